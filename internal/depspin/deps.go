@@ -1,0 +1,20 @@
+package main
+import (
+ _ "github.com/cockroachdb/pebble/v2"
+ _ "github.com/cockroachdb/pebble/v2/vfs"
+ _ "github.com/cockroachdb/pebble/v2/vfs/errorfs"
+ _ "github.com/valyala/fasthttp"
+ _ "github.com/klauspost/compress/zstd"
+ _ "github.com/cespare/xxhash/v2"
+ _ "golang.org/x/sys/unix"
+ _ "github.com/fxamacker/cbor/v2"
+ _ "github.com/aws/aws-sdk-go-v2/service/sqs"
+ _ "github.com/aws/aws-sdk-go-v2/service/kinesis"
+ _ "github.com/aws/aws-sdk-go-v2/config"
+ _ "github.com/aws/aws-sdk-go-v2/credentials"
+ _ "github.com/HdrHistogram/hdrhistogram-go"
+ _ "github.com/prometheus/client_golang/prometheus"
+ _ "github.com/cockroachdb/datadriven"
+ _ "golang.org/x/net/http2"
+)
+func main(){}
