@@ -297,3 +297,9 @@ func (d *DB) ListCatalog(kind uint8, account, region, prefix, after string, limi
 		return nil
 	})
 }
+
+// CatalogKeyspace is the prefix of every catalog key.
+func CatalogKeyspace() []byte { return []byte{keyspaceCatalog} }
+
+// EntityKeyspace is the prefix of every per-entity key.
+func EntityKeyspace() []byte { return []byte{keyspaceEntity} }
