@@ -1,0 +1,339 @@
+package awsproto
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// FormLimits bounds what ParseForm accepts. The zero value means defaults.
+type FormLimits struct {
+	// ParamsMax is the most key=value pairs one request may carry.
+	// SendMessageBatch with 10 entries of 10 message attributes each needs
+	// about 500. Default: 4096.
+	ParamsMax int
+	// KeyBytesMax is the longest parameter name, after unescaping.
+	// Default: 512 bytes.
+	KeyBytesMax int
+	// IndexMax is the largest member index accepted in flattened lists
+	// ("Attribute.N.Name"). Default: 10000.
+	IndexMax int
+}
+
+const (
+	formParamsMaxDefault   = 4096
+	formKeyBytesMaxDefault = 512
+	formIndexMaxDefault    = 10000
+)
+
+func (l FormLimits) withDefaults() FormLimits {
+	if l.ParamsMax <= 0 {
+		l.ParamsMax = formParamsMaxDefault
+	}
+	if l.KeyBytesMax <= 0 {
+		l.KeyBytesMax = formKeyBytesMaxDefault
+	}
+	if l.IndexMax <= 0 {
+		l.IndexMax = formIndexMaxDefault
+	}
+	return l
+}
+
+type formPair struct {
+	key, value string
+}
+
+// Form is a decoded query-protocol request: the parameters of an
+// application/x-www-form-urlencoded body and/or URL query string, sorted by
+// name. Keys and values are strings that own their memory (they do not alias
+// the request buffer), so handlers may keep them.
+//
+// The decoder is strict: a malformed percent escape, an empty parameter name,
+// a name over KeyBytesMax, more than ParamsMax parameters, or the same name
+// given twice with different values are all MalformedQueryString.
+type Form struct {
+	pairs  []formPair
+	limits FormLimits
+}
+
+// ParseForm decodes each part (for example the URL's raw query and the POST
+// body) into one Form. Errors are *Error with code MalformedQueryString.
+func ParseForm(limits FormLimits, parts ...[]byte) (*Form, error) {
+	f := &Form{}
+	if err := f.Parse(limits, parts...); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Reset empties f for reuse, keeping its capacity.
+func (f *Form) Reset() {
+	clear(f.pairs)
+	f.pairs = f.pairs[:0]
+}
+
+// Parse resets f and decodes parts into it (see ParseForm).
+func (f *Form) Parse(limits FormLimits, parts ...[]byte) error {
+	f.Reset()
+	f.limits = limits.withDefaults()
+	for _, part := range parts {
+		if err := f.parsePart(part); err != nil {
+			return err
+		}
+	}
+	return f.sortAndCheck()
+}
+
+func (f *Form) parsePart(part []byte) error {
+	if len(part) == 0 {
+		return nil
+	}
+	// One copy of the whole part; unescaped keys and values are substrings of
+	// it unless they contain escapes.
+	s := string(part)
+	for len(s) > 0 {
+		var pair string
+		pair, s, _ = strings.Cut(s, "&")
+		if pair == "" {
+			continue // "a=1&&b=2" is accepted, as every form parser does
+		}
+		rawKey, rawValue, _ := strings.Cut(pair, "=")
+		key, ok := unescapeForm(rawKey)
+		if !ok {
+			return malformedQuery("invalid percent-encoding in parameter name")
+		}
+		if key == "" {
+			return malformedQuery("empty parameter name")
+		}
+		if len(key) > f.limits.KeyBytesMax {
+			return malformedQuery(fmt.Sprintf("parameter name longer than %d bytes", f.limits.KeyBytesMax))
+		}
+		value, ok := unescapeForm(rawValue)
+		if !ok {
+			return malformedQuery("invalid percent-encoding in the value of " + key)
+		}
+		if len(f.pairs) >= f.limits.ParamsMax {
+			return malformedQuery(fmt.Sprintf("more than %d parameters", f.limits.ParamsMax))
+		}
+		f.pairs = append(f.pairs, formPair{key: key, value: value})
+	}
+	return nil
+}
+
+func (f *Form) sortAndCheck() error {
+	slices.SortStableFunc(f.pairs, func(a, b formPair) int { return strings.Compare(a.key, b.key) })
+	out := f.pairs[:0]
+	for i, p := range f.pairs {
+		if i > 0 && p.key == f.pairs[i-1].key {
+			if p.value != f.pairs[i-1].value {
+				return malformedQuery("parameter " + p.key + " given more than once")
+			}
+			continue
+		}
+		out = append(out, p)
+	}
+	clear(f.pairs[len(out):])
+	f.pairs = out
+	return nil
+}
+
+func malformedQuery(detail string) *Error {
+	return ErrMalformedQueryString.WithMessage("The query string is malformed: " + detail + ".")
+}
+
+// unescapeForm decodes application/x-www-form-urlencoded text: '+' is a
+// space and %XX a byte. It returns ok=false on a truncated or non-hex escape.
+// Text without escapes is returned as is, without allocating.
+func unescapeForm(s string) (string, bool) {
+	n := 0
+	plus := false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return "", false
+			}
+			n++
+			i += 2
+		case '+':
+			plus = true
+		}
+	}
+	if n == 0 && !plus {
+		return s, true
+	}
+	b := make([]byte, 0, len(s)-2*n)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '%':
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		case '+':
+			b = append(b, ' ')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b), true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// Len returns the number of distinct parameters.
+func (f *Form) Len() int { return len(f.pairs) }
+
+// Get returns the value of parameter key and whether it was present.
+func (f *Form) Get(key string) (string, bool) {
+	i, found := slices.BinarySearchFunc(f.pairs, key, func(p formPair, k string) int { return strings.Compare(p.key, k) })
+	if !found {
+		return "", false
+	}
+	return f.pairs[i].value, true
+}
+
+// Value returns the value of parameter key, or "" when absent.
+func (f *Form) Value(key string) string {
+	v, _ := f.Get(key)
+	return v
+}
+
+// Has reports whether parameter key is present.
+func (f *Form) Has(key string) bool {
+	_, ok := f.Get(key)
+	return ok
+}
+
+// Keys returns the parameter names in sorted order, for example to reject or
+// log parameters an action does not know.
+func (f *Form) Keys() []string {
+	keys := make([]string, len(f.pairs))
+	for i, p := range f.pairs {
+		keys[i] = p.key
+	}
+	return keys
+}
+
+// Member is one element of a flattened (indexed) list such as
+// "Attribute.3.Name=x&Attribute.3.Value=y": Index is 3 and Fields holds
+// "Name" and "Value". A scalar list element ("AttributeName.2=All") has its
+// value under the empty key: Fields.Value("").
+type Member struct {
+	Index  int
+	Fields *Form
+}
+
+// Members collects the elements of the flattened list whose parameters start
+// with prefix+".N" (N a decimal index ≥ 1 without leading zeros) and returns
+// them ordered by index. Gaps in the numbering are allowed. prefix may itself
+// be dotted: SNS's "Tags.member" or "Attributes.entry". A malformed index is
+// MalformedQueryString. Fields forms share strings with f.
+func (f *Form) Members(prefix string) ([]Member, error) {
+	dotted := prefix + "."
+	start, _ := slices.BinarySearchFunc(f.pairs, dotted, func(p formPair, k string) int { return strings.Compare(p.key, k) })
+	var members []Member
+	for _, p := range f.pairs[start:] {
+		if !strings.HasPrefix(p.key, dotted) {
+			break // sorted: no later key has the prefix
+		}
+		rest := p.key[len(dotted):]
+		digits, field, hasField := strings.Cut(rest, ".")
+		index, ok := parseIndex(digits, f.limits.IndexMax)
+		if !ok || (hasField && field == "") {
+			return nil, malformedQuery("invalid member index in " + p.key)
+		}
+		m := findMember(members, index)
+		if m == nil {
+			members = append(members, Member{Index: index, Fields: &Form{limits: f.limits}})
+			m = &members[len(members)-1]
+		}
+		m.Fields.pairs = append(m.Fields.pairs, formPair{key: field, value: p.value})
+	}
+	slices.SortFunc(members, func(a, b Member) int { return a.Index - b.Index })
+	for _, m := range members {
+		// Keys arrive sorted by the full key, which sorts fields within one
+		// index; re-sort to be independent of that reasoning.
+		slices.SortFunc(m.Fields.pairs, func(a, b formPair) int { return strings.Compare(a.key, b.key) })
+	}
+	return members, nil
+}
+
+func findMember(members []Member, index int) *Member {
+	// Parameters of one index are usually adjacent in sorted order, so look
+	// at the last member first.
+	for i := len(members) - 1; i >= 0; i-- {
+		if members[i].Index == index {
+			return &members[i]
+		}
+	}
+	return nil
+}
+
+func parseIndex(s string, indexMax int) (int, bool) {
+	if s == "" || s[0] == '0' || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, n <= indexMax
+}
+
+// List returns the values of a flattened scalar list such as
+// "AttributeName.1=All&AttributeName.2=Policy", ordered by index. A member
+// with sub-fields ("AttributeName.1.X") is MalformedQueryString.
+func (f *Form) List(prefix string) ([]string, error) {
+	members, err := f.Members(prefix)
+	if err != nil {
+		return nil, err
+	}
+	values := make([]string, 0, len(members))
+	for _, m := range members {
+		v, ok := m.Fields.Get("")
+		if !ok || m.Fields.Len() != 1 {
+			return nil, malformedQuery(fmt.Sprintf("%s.%d is not a scalar list element", prefix, m.Index))
+		}
+		values = append(values, v)
+	}
+	return values, nil
+}
+
+// Map returns a flattened map such as "Attribute.N.Name / Attribute.N.Value"
+// (keyField "Name", valueField "Value") or SNS's "Attributes.entry.N.key /
+// .value". A member without keyField is MissingParameter; a repeated key is
+// InvalidParameterValue. Returns nil when no member is present.
+func (f *Form) Map(prefix, keyField, valueField string) (map[string]string, error) {
+	members, err := f.Members(prefix)
+	if err != nil || len(members) == 0 {
+		return nil, err
+	}
+	out := make(map[string]string, len(members))
+	for _, m := range members {
+		k, ok := m.Fields.Get(keyField)
+		if !ok {
+			return nil, ErrMissingParameter.WithMessage(fmt.Sprintf("The request must contain the parameter %s.%d.%s.", prefix, m.Index, keyField))
+		}
+		if _, dup := out[k]; dup {
+			return nil, ErrInvalidParameterValue.WithMessage(fmt.Sprintf("%s name %s is repeated.", prefix, k))
+		}
+		out[k] = m.Fields.Value(valueField)
+	}
+	return out, nil
+}

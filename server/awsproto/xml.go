@@ -1,0 +1,179 @@
+package awsproto
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// ContentTypeXML is the Content-Type of query-protocol responses.
+const ContentTypeXML = "text/xml"
+
+// XMLDeclaration starts SQS query responses.
+const XMLDeclaration = `<?xml version="1.0"?>`
+
+// XMLWriter appends XML to B. It has no state besides B and never fails:
+// element names are trusted constants from the service model, text is escaped.
+type XMLWriter struct {
+	B []byte
+}
+
+// Open appends <name>.
+func (w *XMLWriter) Open(name string) {
+	w.B = append(w.B, '<')
+	w.B = append(w.B, name...)
+	w.B = append(w.B, '>')
+}
+
+// Close appends </name>.
+func (w *XMLWriter) Close(name string) {
+	w.B = append(w.B, '<', '/')
+	w.B = append(w.B, name...)
+	w.B = append(w.B, '>')
+}
+
+// Empty appends <name/>.
+func (w *XMLWriter) Empty(name string) {
+	w.B = append(w.B, '<')
+	w.B = append(w.B, name...)
+	w.B = append(w.B, '/', '>')
+}
+
+// Elem appends <name>text</name> with text escaped.
+func (w *XMLWriter) Elem(name, text string) {
+	w.Open(name)
+	w.B = AppendXMLText(w.B, text)
+	w.Close(name)
+}
+
+// ElemBytes is Elem for a []byte text (for example a message body).
+func (w *XMLWriter) ElemBytes(name string, text []byte) {
+	w.Open(name)
+	w.B = appendXMLText(w.B, text)
+	w.Close(name)
+}
+
+// ElemInt appends <name>v</name>.
+func (w *XMLWriter) ElemInt(name string, v int64) {
+	w.Open(name)
+	w.B = strconv.AppendInt(w.B, v, 10)
+	w.Close(name)
+}
+
+// ElemBool appends <name>true|false</name>.
+func (w *XMLWriter) ElemBool(name string, v bool) {
+	w.Open(name)
+	w.B = strconv.AppendBool(w.B, v)
+	w.Close(name)
+}
+
+// AppendXMLText appends s escaped for XML 1.0 element content or a
+// double-quoted attribute value:
+//   - & < > " ' become &amp; &lt; &gt; &quot; &apos;;
+//   - \r becomes &#xD; because XML parsers normalise a literal CR (and CRLF)
+//     to LF, which would change a message body; \n and \t stay literal;
+//   - characters XML 1.0 cannot carry at all (C0 controls other than \t \n
+//     \r, U+FFFE, U+FFFF) and invalid UTF-8 become U+FFFD, so the document
+//     always parses. SQS refuses such bodies at send time, so this is a
+//     last-resort guard, not a data path.
+func AppendXMLText(dst []byte, s string) []byte {
+	return appendXMLText(dst, s)
+}
+
+func appendXMLText[T string | []byte](dst []byte, s T) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		var esc string
+		width := 1
+		switch {
+		case c == '&':
+			esc = "&amp;"
+		case c == '<':
+			esc = "&lt;"
+		case c == '>':
+			esc = "&gt;"
+		case c == '"':
+			esc = "&quot;"
+		case c == '\'':
+			esc = "&apos;"
+		case c == '\r':
+			esc = "&#xD;"
+		case c == '\t' || c == '\n':
+		case c < 0x20:
+			esc = "\uFFFD"
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+			width = size
+			if r == utf8.RuneError && size == 1 || r == 0xFFFE || r == 0xFFFF {
+				esc = "\uFFFD"
+			}
+		}
+		if esc == "" {
+			i += width
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, esc...)
+		i += width
+		start = i
+	}
+	return append(dst, s[start:]...)
+}
+
+// AppendXMLResponseStart appends the opening of a query-protocol success
+// response: [<?xml version="1.0"?>]<{operation}Response xmlns="{xmlns}">.
+// The handler then appends its <{operation}Result> element (or none, for
+// operations without output) and the server closes with
+// AppendXMLResponseEnd.
+func AppendXMLResponseStart(dst []byte, operation, xmlns string, declaration bool) []byte {
+	if declaration {
+		dst = append(dst, XMLDeclaration...)
+	}
+	dst = append(dst, '<')
+	dst = append(dst, operation...)
+	dst = append(dst, "Response"...)
+	dst = appendXMLNS(dst, xmlns)
+	return append(dst, '>')
+}
+
+// AppendXMLResponseEnd appends
+// <ResponseMetadata><RequestId>{id}</RequestId></ResponseMetadata></{operation}Response>.
+func AppendXMLResponseEnd(dst []byte, operation, requestID string) []byte {
+	dst = append(dst, "<ResponseMetadata><RequestId>"...)
+	dst = AppendXMLText(dst, requestID)
+	dst = append(dst, "</RequestId></ResponseMetadata></"...)
+	dst = append(dst, operation...)
+	return append(dst, "Response>"...)
+}
+
+// AppendXMLError appends the query protocol's error document:
+//
+//	[<?xml version="1.0"?>]<ErrorResponse xmlns="…"><Error><Type>Sender</Type>
+//	<Code>…</Code><Message>…</Message><Detail/></Error><RequestId>…</RequestId></ErrorResponse>
+//
+// (without the line breaks). xmlns may be empty to omit the attribute.
+func AppendXMLError(dst []byte, e *Error, xmlns, requestID string, declaration bool) []byte {
+	if declaration {
+		dst = append(dst, XMLDeclaration...)
+	}
+	dst = append(dst, "<ErrorResponse"...)
+	dst = appendXMLNS(dst, xmlns)
+	dst = append(dst, "><Error><Type>"...)
+	dst = append(dst, e.FaultType()...)
+	dst = append(dst, "</Type><Code>"...)
+	dst = AppendXMLText(dst, e.Code)
+	dst = append(dst, "</Code><Message>"...)
+	dst = AppendXMLText(dst, e.Message)
+	dst = append(dst, "</Message><Detail/></Error><RequestId>"...)
+	dst = AppendXMLText(dst, requestID)
+	return append(dst, "</RequestId></ErrorResponse>"...)
+}
+
+func appendXMLNS(dst []byte, xmlns string) []byte {
+	if xmlns == "" {
+		return dst
+	}
+	dst = append(dst, ` xmlns="`...)
+	dst = AppendXMLText(dst, xmlns)
+	return append(dst, '"')
+}

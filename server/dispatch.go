@@ -1,0 +1,356 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-dev/sluice/server/awsproto"
+)
+
+// exchange is one AWS request's scratch state: pooled, so a request costs
+// no allocation for it.
+type exchange struct {
+	ctx      *fasthttp.RequestCtx
+	req      Request
+	resp     Response
+	svc      *Service    // nil until routed
+	scope    *Service    // service named by the SigV4 scope, if registered
+	handler  HandlerFunc // nil until routed
+	opLabel  string      // operation label for metrics: a registered name or "unknown"
+	code     string      // metrics: "OK" or the AWS error code sent
+	start    time.Time
+	idBuffer [awsproto.RequestIDLen]byte
+}
+
+// responseBufferKeepMax bounds the response buffer a pooled exchange keeps,
+// so one huge GetRecords does not pin memory forever.
+const responseBufferKeepMax = 1 << 20
+
+func (s *Server) acquireExchange(ctx *fasthttp.RequestCtx) *exchange {
+	x := s.exchanges.Get().(*exchange)
+	x.ctx = ctx
+	x.start = time.Now()
+	x.opLabel = "unknown"
+	x.req.ctx = ctx
+	x.req.Context = s.baseCtx
+	x.req.RequestID = string(awsproto.AppendRequestID(x.idBuffer[:0]))
+	x.req.Account = s.cfg.AccountID
+	x.req.Region = awsproto.DefaultRegion
+	x.req.logger = s.log
+	x.resp.B = x.resp.B[:0]
+	ctx.Response.Header.DisableNormalizing()
+	ctx.Response.Header.Set(awsproto.HeaderRequestID, x.req.RequestID)
+	return x
+}
+
+func (s *Server) releaseExchange(x *exchange) {
+	buf := x.resp.B[:0]
+	if cap(buf) > responseBufferKeepMax {
+		buf = nil
+	}
+	x.req.form.Reset()
+	form := x.req.form
+	*x = exchange{}
+	x.req.form = form
+	x.resp.B = buf
+	s.exchanges.Put(x)
+}
+
+// serveAWS routes one AWS API request to its handler and writes the
+// response or the error in the request's protocol.
+func (s *Server) serveAWS(ctx *fasthttp.RequestCtx) {
+	x := s.acquireExchange(ctx)
+	defer s.releaseExchange(x)
+	defer s.metrics.observe(x)
+	defer s.recoverPanic(x)
+
+	s.detectProtocol(x)
+	if err := s.route(x); err != nil {
+		s.writeError(x, err)
+		return
+	}
+	x.resp.protocol = x.req.Protocol
+	if err := x.handler(&x.req, &x.resp); err != nil {
+		s.writeError(x, err)
+		return
+	}
+	s.writeSuccess(x)
+}
+
+// recoverPanic turns a handler panic into InternalFailure/500 and logs the
+// stack; the server keeps running.
+func (s *Server) recoverPanic(x *exchange) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	s.log.Error("sluice: handler panicked", "request_id", x.req.RequestID, "service", x.req.Service,
+		"operation", x.req.Operation, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	x.ctx.Response.Reset()
+	x.ctx.Response.Header.DisableNormalizing()
+	x.ctx.Response.Header.Set(awsproto.HeaderRequestID, x.req.RequestID)
+	s.writeError(x, awsproto.ErrInternalFailure)
+}
+
+// detectProtocol decides JSON/CBOR vs query from the headers alone.
+func (s *Server) detectProtocol(x *exchange) {
+	h := &x.ctx.Request.Header
+	contentType := h.ContentType()
+	switch {
+	case bytes.HasPrefix(contentType, []byte("application/x-amz-cbor")):
+		x.req.Protocol = awsproto.ProtocolCBOR
+	case len(h.Peek("X-Amz-Target")) > 0, bytes.HasPrefix(contentType, []byte("application/x-amz-json")):
+		x.req.Protocol = awsproto.ProtocolJSON
+	default:
+		x.req.Protocol = awsproto.ProtocolQuery
+	}
+}
+
+func (s *Server) route(x *exchange) error {
+	x.req.Path = string(x.ctx.Path())
+	x.req.Body = x.ctx.PostBody()
+	x.req.Host = s.urlHost(x.ctx)
+	if x.req.Protocol == awsproto.ProtocolQuery {
+		return s.routeQuery(x)
+	}
+	return s.routeTarget(x)
+}
+
+// routeTarget routes JSON and CBOR requests by X-Amz-Target.
+func (s *Server) routeTarget(x *exchange) error {
+	target := x.ctx.Request.Header.Peek("X-Amz-Target")
+	prefix, operation, _ := bytes.Cut(target, []byte("."))
+	x.svc = s.byTarget[string(prefix)]
+	presigned := presignedParams{
+		algorithm:     string(x.ctx.QueryArgs().Peek("X-Amz-Algorithm")),
+		credential:    string(x.ctx.QueryArgs().Peek("X-Amz-Credential")),
+		signedHeaders: string(x.ctx.QueryArgs().Peek("X-Amz-SignedHeaders")),
+		signature:     string(x.ctx.QueryArgs().Peek("X-Amz-Signature")),
+	}
+	if err := s.authenticate(x, presigned); err != nil {
+		return err
+	}
+	if x.svc == nil {
+		if len(target) == 0 {
+			return awsproto.ErrUnknownOperation.WithMessage("The request has no X-Amz-Target header.")
+		}
+		return awsproto.ErrUnknownOperation.WithMessage("Operation " + quoteName(target) + " is not supported.")
+	}
+	x.req.Service = x.svc.Name
+	if x.req.Protocol == awsproto.ProtocolCBOR && !x.svc.CBOR {
+		return awsproto.ErrSerialization.WithMessage("This service does not accept " + awsproto.ContentTypeCBOR11 + ".")
+	}
+	h := x.svc.JSON[string(operation)]
+	if h == nil {
+		return awsproto.ErrUnknownOperation.WithMessage("Operation " + quoteName(target) + " is not supported.")
+	}
+	x.handler = h
+	x.req.Operation = string(operation)
+	x.opLabel = x.req.Operation
+	return nil
+}
+
+var contentTypeForm = []byte("application/x-www-form-urlencoded")
+
+// routeQuery routes query-protocol requests by Action and the SigV4 scope.
+func (s *Server) routeQuery(x *exchange) error {
+	parts := [2][]byte{x.ctx.URI().QueryString()}
+	contentType := x.ctx.Request.Header.ContentType()
+	if x.ctx.IsPost() && (len(contentType) == 0 || bytes.HasPrefix(contentType, contentTypeForm)) {
+		parts[1] = x.req.Body
+	}
+	if err := x.req.form.Parse(awsproto.FormLimits{}, parts[:]...); err != nil {
+		return err
+	}
+	x.req.Form = &x.req.form
+	form := x.req.Form
+	presigned := presignedParams{
+		algorithm:     form.Value("X-Amz-Algorithm"),
+		credential:    form.Value("X-Amz-Credential"),
+		signedHeaders: form.Value("X-Amz-SignedHeaders"),
+		signature:     form.Value("X-Amz-Signature"),
+	}
+	if err := s.authenticate(x, presigned); err != nil {
+		return err
+	}
+	action, ok := form.Get("Action")
+	if !ok || action == "" {
+		return awsproto.ErrMissingAction
+	}
+	svc, h := s.resolveAction(x, action)
+	x.svc = svc
+	if svc != nil {
+		x.req.Service = svc.Name
+	}
+	if h == nil {
+		return awsproto.ErrInvalidAction.WithMessage("The action " + quoteName([]byte(action)) + " is not valid for this endpoint.")
+	}
+	x.handler = h
+	x.req.Operation = action
+	x.opLabel = action
+	return nil
+}
+
+// resolveAction picks the service for a query Action: the one the SigV4
+// scope names; else one whose OwnsPath claims the URL path and knows the
+// action; else the first registered service that knows the action. It
+// returns the chosen service (possibly with a nil handler when the action is
+// unknown to it) or nil.
+func (s *Server) resolveAction(x *exchange, action string) (*Service, HandlerFunc) {
+	if x.scope != nil && len(x.scope.Query) > 0 {
+		return x.scope, x.scope.Query[action]
+	}
+	for _, svc := range s.services {
+		if h := svc.Query[action]; h != nil && svc.OwnsPath != nil && svc.OwnsPath(x.req.Path) {
+			return svc, h
+		}
+	}
+	for _, svc := range s.services {
+		if h := svc.Query[action]; h != nil {
+			return svc, h
+		}
+	}
+	return nil, nil
+}
+
+type presignedParams struct {
+	algorithm, credential, signedHeaders, signature string
+}
+
+// authenticate reads the SigV4 Authorization header or presigned query
+// parameters into Region, AccessKeyID and the scope service. An unsigned
+// request is accepted as anonymous in the default region; a malformed
+// signature is IncompleteSignature. Signatures are not verified yet.
+func (s *Server) authenticate(x *exchange, presigned presignedParams) error {
+	var (
+		sig awsproto.Signature
+		err error
+	)
+	if auth := x.ctx.Request.Header.Peek("Authorization"); len(auth) > 0 {
+		sig, err = awsproto.ParseAuthorization(string(auth))
+	} else if presigned.credential != "" || presigned.algorithm != "" {
+		sig, err = awsproto.ParsePresigned(presigned.algorithm, presigned.credential, presigned.signedHeaders, presigned.signature)
+	} else {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	x.req.AccessKeyID = sig.Credential.AccessKeyID
+	if sig.Credential.Region != "" {
+		x.req.Region = sig.Credential.Region
+	}
+	x.scope = s.byName[sig.Credential.Service]
+	return nil
+}
+
+// urlHost returns the host[:port] clients should use in URLs.
+func (s *Server) urlHost(ctx *fasthttp.RequestCtx) string {
+	requestHost := ctx.Host()
+	if s.cfg.Hostname == "" {
+		if len(requestHost) == 0 {
+			return ctx.LocalAddr().String()
+		}
+		return string(requestHost)
+	}
+	if _, _, err := net.SplitHostPort(s.cfg.Hostname); err == nil {
+		return s.cfg.Hostname
+	}
+	if _, port, err := net.SplitHostPort(string(requestHost)); err == nil {
+		return net.JoinHostPort(s.cfg.Hostname, port)
+	}
+	if tcp, ok := ctx.LocalAddr().(*net.TCPAddr); ok {
+		return net.JoinHostPort(s.cfg.Hostname, strconv.Itoa(tcp.Port))
+	}
+	return s.cfg.Hostname
+}
+
+// quoteName renders an untrusted operation name for an error message,
+// bounded in length (the renderers escape it).
+func quoteName(name []byte) string {
+	const max = 64
+	if len(name) > max {
+		return string(name[:max]) + "..."
+	}
+	return string(name)
+}
+
+func errRequestTooLarge(limitBytes int) *awsproto.Error {
+	return awsproto.ErrRequestEntityTooLarge.WithMessage(fmt.Sprintf("Request body exceeds the %d-byte limit.", limitBytes))
+}
+
+func (s *Server) writeSuccess(x *exchange) {
+	x.code = "OK"
+	resp := &x.ctx.Response
+	resp.SetStatusCode(fasthttp.StatusOK)
+	switch x.req.Protocol {
+	case awsproto.ProtocolJSON:
+		resp.Header.SetContentType(x.svc.jsonContentType())
+		if len(x.resp.B) == 0 {
+			resp.AppendBodyString("{}")
+		} else {
+			resp.AppendBody(x.resp.B)
+		}
+	case awsproto.ProtocolCBOR:
+		resp.Header.SetContentType(awsproto.ContentTypeCBOR11)
+		if len(x.resp.B) == 0 {
+			resp.AppendBody([]byte{0xa0}) // empty map
+		} else {
+			resp.AppendBody(x.resp.B)
+		}
+	default:
+		resp.Header.SetContentType(awsproto.ContentTypeXML)
+		var scratch [256]byte
+		resp.AppendBody(awsproto.AppendXMLResponseStart(scratch[:0], x.req.Operation, x.svc.XMLNamespace, x.svc.XMLDeclaration))
+		resp.AppendBody(x.resp.B)
+		resp.AppendBody(awsproto.AppendXMLResponseEnd(scratch[:0], x.req.Operation, x.req.RequestID))
+	}
+}
+
+// writeError renders err in the request's protocol. Errors that are not
+// *awsproto.Error are logged and sent as InternalFailure.
+func (s *Server) writeError(x *exchange, err error) {
+	e, ok := awsproto.AsError(err)
+	if !ok {
+		s.log.Error("sluice: internal error", "request_id", x.req.RequestID, "service", x.req.Service,
+			"operation", x.req.Operation, "err", err)
+	}
+	x.code = e.Code
+	resp := &x.ctx.Response
+	resp.ResetBody()
+	resp.SetStatusCode(e.Status())
+	svc := x.svc
+	if svc == nil {
+		svc = x.scope
+	}
+	switch x.req.Protocol {
+	case awsproto.ProtocolJSON:
+		contentType := awsproto.ContentTypeJSON10
+		if svc != nil && svc.TargetPrefix != "" {
+			contentType = svc.jsonContentType()
+		} else if bytes.HasPrefix(x.ctx.Request.Header.ContentType(), []byte(awsproto.ContentTypeJSON11)) {
+			contentType = awsproto.ContentTypeJSON11
+		}
+		resp.Header.SetContentType(contentType)
+		if svc != nil && svc.QueryCompatible {
+			resp.Header.Set(awsproto.HeaderQueryError, awsproto.QueryErrorHeaderValue(e))
+		}
+		resp.AppendBody(awsproto.AppendJSONError(nil, e))
+	case awsproto.ProtocolCBOR:
+		resp.Header.SetContentType(awsproto.ContentTypeCBOR11)
+		resp.AppendBody(awsproto.AppendCBORError(nil, e))
+	default:
+		xmlns, declaration := "", true
+		if svc != nil && svc.XMLNamespace != "" {
+			xmlns, declaration = svc.XMLNamespace, svc.XMLDeclaration
+		}
+		resp.Header.SetContentType(awsproto.ContentTypeXML)
+		resp.AppendBody(awsproto.AppendXMLError(nil, e, xmlns, x.req.RequestID, declaration))
+	}
+}

@@ -1,0 +1,218 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/valyala/fasthttp"
+)
+
+// resetter is the part of *engine.DB the server core calls directly; the
+// services hold the DB themselves.
+type resetter interface {
+	Reset(ctx context.Context) error
+}
+
+// Server serves the registered AWS APIs, /health, /metrics and (optionally)
+// /_sluice/reset on one fasthttp listener.
+type Server struct {
+	cfg     Config
+	db      resetter
+	log     *slog.Logger
+	http    *fasthttp.Server
+	metrics *metrics
+
+	// baseCtx is every Request.Context; cancelled by Shutdown so long polls
+	// end and the drain is quick.
+	baseCtx context.Context
+	cancel  context.CancelFunc
+
+	serving atomic.Bool
+
+	// mu guards registration. Once serving is set the tables are read-only
+	// and read without the lock.
+	mu       sync.Mutex
+	services []*Service
+	byName   map[string]*Service
+	byTarget map[string]*Service
+
+	exchanges sync.Pool // *exchange
+}
+
+// newServer builds a Server over anything that can Reset; New wraps it for
+// *engine.DB.
+func newServer(db resetter, cfg Config) (*Server, error) {
+	cfg.EnsureDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:      cfg,
+		db:       db,
+		log:      cfg.Logger,
+		byName:   make(map[string]*Service),
+		byTarget: make(map[string]*Service),
+	}
+	s.baseCtx, s.cancel = context.WithCancel(context.Background())
+	m, err := newMetrics()
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	s.exchanges.New = func() any { return &exchange{} }
+	s.http = &fasthttp.Server{
+		Handler:      s.handle,
+		ErrorHandler: s.handleReadError,
+		Logger:       fasthttpLogger{s.log},
+		// fasthttp's 4 MiB default is below Kinesis PutRecords.
+		MaxRequestBodySize: cfg.MaxRequestBodyBytes,
+		Concurrency:        cfg.MaxConnections,
+		ReadTimeout:        cfg.ReadTimeout,
+		WriteTimeout:       cfg.WriteTimeout,
+		IdleTimeout:        cfg.IdleTimeout,
+		// SigV4 headers plus a session token exceed the 4 KiB default.
+		ReadBufferSize:               16 << 10,
+		ReduceMemoryUsage:            false,
+		DisablePreParseMultipartForm: true,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		CloseOnShutdown:              true,
+		TCPKeepalive:                 true,
+		StreamRequestBody:            false,
+	}
+	return s, nil
+}
+
+// Serve accepts connections on ln until Shutdown. It returns nil after
+// Shutdown and the accept error otherwise. Call Register for every service
+// before Serve.
+func (s *Server) Serve(ln net.Listener) error {
+	s.serving.Store(true)
+	s.log.Info("sluice: serving", "addr", ln.Addr().String(), "services", s.serviceNames())
+	if err := s.http.Serve(ln); err != nil {
+		return fmt.Errorf("server: serve %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// ListenAndServe listens on Config.Addr and calls Serve.
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("server: listen %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ln)
+}
+
+// Shutdown stops accepting connections, cancels Request.Context (ending
+// long polls early, with empty results), and waits until every in-flight
+// request has been answered or ctx is done; it returns ctx.Err() in the
+// latter case. Idle keep-alive connections are closed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancel()
+	if err := s.http.ShutdownWithContext(ctx); err != nil {
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) serviceNames() []string {
+	names := make([]string, len(s.services))
+	for i, svc := range s.services {
+		names[i] = svc.Name
+	}
+	return names
+}
+
+// Paths the server answers itself; everything else is AWS routing.
+const (
+	pathHealth  = "/health"
+	pathMetrics = "/metrics"
+	pathReset   = "/_sluice/reset"
+)
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	method := ctx.Method()
+	switch string(ctx.Path()) {
+	case pathHealth:
+		if isGetOrHead(method) {
+			s.serveHealth(ctx)
+			return
+		}
+	case pathMetrics:
+		if isGetOrHead(method) {
+			s.metrics.serve(ctx)
+			return
+		}
+	case pathReset:
+		// Without EnableReset the path is just another AWS request, which
+		// routes to an unknown-operation error, never to a reset.
+		if s.cfg.EnableReset && string(method) == fasthttp.MethodPost {
+			s.serveReset(ctx)
+			return
+		}
+	}
+	s.serveAWS(ctx)
+}
+
+func isGetOrHead(method []byte) bool {
+	return string(method) == fasthttp.MethodGet || string(method) == fasthttp.MethodHead
+}
+
+func (s *Server) serveHealth(ctx *fasthttp.RequestCtx) {
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("application/json")
+	b := []byte(`{"status":"ok","services":[`)
+	for i, name := range s.serviceNames() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, name...) // validated: no characters needing escapes
+		b = append(b, '"')
+	}
+	b = append(b, "]}"...)
+	ctx.SetBody(b)
+}
+
+func (s *Server) serveReset(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	if err := s.db.Reset(s.baseCtx); err != nil {
+		s.log.Error("sluice: reset failed", "err", err)
+		ctx.SetStatusCode(fasthttp.StatusInternalServerError)
+		ctx.SetBodyString(`{"status":"error","message":"reset failed; see the server log"}`)
+		return
+	}
+	s.log.Info("sluice: reset: all resources deleted")
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetBodyString(`{"status":"ok"}`)
+}
+
+// handleReadError answers requests fasthttp could not read: bodies over
+// MaxRequestBodyBytes get an AWS-shaped RequestEntityTooLarge in the
+// protocol the headers announce; other read errors close the connection.
+func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
+	if !errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		s.log.Debug("sluice: bad request", "remote", ctx.RemoteAddr().String(), "err", err)
+		ctx.Response.Reset()
+		ctx.SetStatusCode(fasthttp.StatusBadRequest)
+		ctx.SetConnectionClose()
+		return
+	}
+	x := s.acquireExchange(ctx)
+	defer s.releaseExchange(x)
+	s.detectProtocol(x)
+	s.writeError(x, errRequestTooLarge(s.cfg.MaxRequestBodyBytes))
+	s.metrics.observe(x)
+}
+
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Warn("fasthttp: " + fmt.Sprintf(format, args...))
+}

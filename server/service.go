@@ -1,0 +1,235 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-dev/sluice/server/awsproto"
+)
+
+// HandlerFunc serves one AWS operation. It reads the input from req (Body
+// for JSON/CBOR, Form for the query protocol), appends the output to resp,
+// and returns nil; or it returns an error, which the server renders in the
+// request's protocol: an *awsproto.Error (or an error wrapping one) as that
+// AWS error, anything else as InternalFailure/500 with a generic message,
+// logged with the request id.
+//
+// A handler must not keep req, resp or any slice borrowed from them after it
+// returns; the server reuses them.
+type HandlerFunc func(req *Request, resp *Response) error
+
+// Service describes one AWS API to the router. A service package builds one
+// (typically in a New(db) constructor) and cmd/sluice passes it to
+// Server.Register. A Service may serve the JSON protocol, the query
+// protocol, or both with different handler tables (SQS).
+type Service struct {
+	// Name is the SigV4 credential-scope service name ("sqs", "sns",
+	// "kinesis", "firehose"). Query requests are routed by it first. It is
+	// also the "service" label of metrics. Required.
+	Name string
+
+	// TargetPrefix is the X-Amz-Target prefix of the JSON protocol, the part
+	// before the dot ("AmazonSQS", "Kinesis_20131202"). Empty: the service
+	// has no JSON protocol.
+	TargetPrefix string
+	// JSONVersion is "1.0" or "1.1": the Content-Type of JSON responses is
+	// application/x-amz-json-<JSONVersion>. Required with TargetPrefix.
+	JSONVersion string
+	// QueryCompatible marks awsQueryCompatible services (SQS): JSON error
+	// responses carry x-amzn-query-error: <Code>;<Sender|Receiver>.
+	QueryCompatible bool
+	// CBOR lets the JSON handlers also receive application/x-amz-cbor-1.1
+	// requests (Kinesis); Request.Protocol tells them apart and
+	// Response.Encode picks the encoding.
+	CBOR bool
+	// JSON maps an operation name (the part of X-Amz-Target after the dot)
+	// to its handler.
+	JSON map[string]HandlerFunc
+
+	// XMLNamespace is the xmlns of query-protocol responses and errors
+	// ("http://queue.amazonaws.com/doc/2012-11-05/"). Required with Query.
+	XMLNamespace string
+	// XMLDeclaration prefixes query responses with <?xml version="1.0"?>
+	// (SQS does, SNS does not).
+	XMLDeclaration bool
+	// Query maps a query-protocol Action to its handler.
+	Query map[string]HandlerFunc
+	// OwnsPath, if set, claims query requests without a SigV4 credential
+	// scope whose URL path belongs to the service (SQS queue URLs
+	// /ACCOUNT/QUEUE) when the Action exists in Query.
+	OwnsPath func(path string) bool
+}
+
+func (svc *Service) validate() error {
+	if svc.Name == "" || strings.ContainsAny(svc.Name, "./ ") {
+		return fmt.Errorf("server: service name %q is invalid", svc.Name)
+	}
+	if svc.TargetPrefix == "" && len(svc.JSON) > 0 {
+		return fmt.Errorf("server: service %s has JSON handlers but no TargetPrefix", svc.Name)
+	}
+	if svc.TargetPrefix != "" && svc.JSONVersion != "1.0" && svc.JSONVersion != "1.1" {
+		return fmt.Errorf("server: service %s: JSONVersion must be 1.0 or 1.1, got %q", svc.Name, svc.JSONVersion)
+	}
+	if len(svc.Query) > 0 && svc.XMLNamespace == "" {
+		return fmt.Errorf("server: service %s has query handlers but no XMLNamespace", svc.Name)
+	}
+	if len(svc.JSON) == 0 && len(svc.Query) == 0 {
+		return fmt.Errorf("server: service %s has no handlers", svc.Name)
+	}
+	for op, h := range svc.JSON {
+		if op == "" || h == nil {
+			return fmt.Errorf("server: service %s: JSON operation %q has no handler", svc.Name, op)
+		}
+	}
+	for op, h := range svc.Query {
+		if op == "" || h == nil {
+			return fmt.Errorf("server: service %s: query action %q has no handler", svc.Name, op)
+		}
+	}
+	return nil
+}
+
+func (svc *Service) jsonContentType() string {
+	if svc.JSONVersion == "1.1" {
+		return awsproto.ContentTypeJSON11
+	}
+	return awsproto.ContentTypeJSON10
+}
+
+// ErrServing is returned by Register after Serve has started.
+var ErrServing = errors.New("server: services must be registered before Serve")
+
+// Register adds a service to the router. It must be called before Serve.
+// Names and target prefixes must be unique. Query actions may overlap
+// between services (SQS and SNS both have AddPermission): such requests are
+// routed by the SigV4 scope, then by OwnsPath, then to the service
+// registered first.
+func (s *Server) Register(svc *Service) error {
+	if err := svc.validate(); err != nil {
+		return err
+	}
+	if s.serving.Load() {
+		return ErrServing
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, other := range s.services {
+		if other.Name == svc.Name {
+			return fmt.Errorf("server: service %s registered twice", svc.Name)
+		}
+		if svc.TargetPrefix != "" && other.TargetPrefix == svc.TargetPrefix {
+			return fmt.Errorf("server: services %s and %s share X-Amz-Target prefix %s", other.Name, svc.Name, svc.TargetPrefix)
+		}
+	}
+	s.services = append(s.services, svc)
+	s.byName[svc.Name] = svc
+	if svc.TargetPrefix != "" {
+		s.byTarget[svc.TargetPrefix] = svc
+	}
+	return nil
+}
+
+// Request is what a handler sees of one AWS API request. The server owns
+// it: it is valid only until the handler returns.
+type Request struct {
+	// Context is cancelled when the server shuts down, so long polls return
+	// early (empty) instead of holding up the drain.
+	Context context.Context
+	// RequestID is the id sent back in x-amzn-RequestId / <RequestId>.
+	RequestID string
+	// Protocol is the wire protocol of the request.
+	Protocol awsproto.Protocol
+	// Service is the Service.Name the request was routed to.
+	Service string
+	// Operation is the operation name (X-Amz-Target suffix or Action).
+	Operation string
+	// Account is the AWS account id the request acts in: Config.AccountID.
+	Account string
+	// Region is the SigV4 credential-scope region, or us-east-1 without one.
+	Region string
+	// AccessKeyID is the SigV4 access key, "" for an unsigned request.
+	AccessKeyID string
+	// Host is host[:port] for URLs that clients will call back
+	// (queue URLs): Config.Hostname (with the request's port when Hostname
+	// has none) or else the request's Host header.
+	Host string
+	// Path is the request's URL path (SQS query requests name the queue in it).
+	Path string
+	// Body is the raw request body (borrowed: copy to keep).
+	Body []byte
+	// Form holds the decoded parameters of a query-protocol request (URL
+	// query and form body); nil for JSON/CBOR.
+	Form *awsproto.Form
+
+	ctx    *fasthttp.RequestCtx
+	form   awsproto.Form
+	logger *slog.Logger // server logger; Log adds the request id
+}
+
+// Log returns the server logger with the request id, service and operation
+// attached.
+func (r *Request) Log() *slog.Logger {
+	return r.logger.With("request_id", r.RequestID, "service", r.Service, "operation", r.Operation)
+}
+
+// Header returns the value of request header name ("" when absent). The
+// string is a copy.
+func (r *Request) Header(name string) string {
+	return string(r.ctx.Request.Header.Peek(name))
+}
+
+// Response collects a handler's output. For JSON/CBOR, B is the whole
+// output document (use Encode, or append JSON by hand); an empty B is sent
+// as {} (JSON) or an empty map (CBOR). For the query protocol, B is the
+// content between <{Operation}Response> and <ResponseMetadata>, normally
+// the <{Operation}Result> element appended with the embedded XMLWriter:
+//
+//	resp.Open("GetQueueUrlResult")
+//	resp.Elem("QueueUrl", url)
+//	resp.Close("GetQueueUrlResult")
+type Response struct {
+	awsproto.XMLWriter
+
+	protocol awsproto.Protocol
+}
+
+// Encode replaces B with v encoded for the request's protocol: JSON via
+// awsproto.MarshalJSON or CBOR via awsproto.MarshalCBOR. Calling it for a
+// query-protocol request is a bug and returns an error.
+func (r *Response) Encode(v any) error {
+	var (
+		b   []byte
+		err error
+	)
+	switch r.protocol {
+	case awsproto.ProtocolJSON:
+		b, err = awsproto.MarshalJSON(v)
+	case awsproto.ProtocolCBOR:
+		b, err = awsproto.MarshalCBOR(v)
+	default:
+		return fmt.Errorf("server: BUG: Encode called for a %s request", r.protocol)
+	}
+	if err != nil {
+		return fmt.Errorf("server: encoding %s response: %w", r.protocol, err)
+	}
+	r.B = append(r.B[:0], b...)
+	return nil
+}
+
+// Decode decodes a JSON or CBOR request body into v, returning
+// SerializationException on malformed input.
+func (r *Request) Decode(v any) error {
+	switch r.Protocol {
+	case awsproto.ProtocolJSON:
+		return awsproto.DecodeJSON(r.Body, v)
+	case awsproto.ProtocolCBOR:
+		return awsproto.DecodeCBOR(r.Body, v)
+	default:
+		return fmt.Errorf("server: BUG: Decode called for a %s request", r.Protocol)
+	}
+}
