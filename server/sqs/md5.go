@@ -1,0 +1,75 @@
+package sqs
+
+import (
+	"crypto/md5"
+	"encoding/binary"
+	"encoding/hex"
+	"hash"
+	"slices"
+	"strings"
+)
+
+// MD5 digests as SQS computes them. MD5OfMessageBody is the hex MD5 of the
+// body's UTF-8 bytes. MD5OfMessageAttributes (and MD5OfMessageSystemAttributes,
+// same algorithm) hashes, for each attribute in ascending byte order of name:
+//
+//	uint32be(len(name)) name
+//	uint32be(len(dataType)) dataType
+//	transport byte: 1 for String/Number values, 2 for Binary values
+//	uint32be(len(value)) value
+//
+// and is absent (empty string) when there are no attributes. SDKs (the Java
+// SDK for attributes, every SDK for the body) recompute and compare these.
+
+// md5Hex returns the lowercase hex MD5 of b.
+func md5Hex(b []byte) string {
+	sum := md5.Sum(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// md5HexString is md5Hex for a string without converting it to a new slice
+// on the caller's side.
+func md5HexString(s string) string {
+	h := md5.New()
+	_, _ = h.Write(stringBytes(s)) // hash.Hash.Write never fails
+	var sum [md5.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
+}
+
+// attributeDigestInput is what md5OfAttributes needs from an attribute.
+type attributeDigestInput struct {
+	Name, DataType, StringValue string
+	BinaryValue                 []byte
+	Binary                      bool
+}
+
+// md5OfAttributes returns the SQS digest of attrs, or "" when attrs is empty.
+// attrs is sorted in place by name.
+func md5OfAttributes(attrs []attributeDigestInput) string {
+	if len(attrs) == 0 {
+		return ""
+	}
+	slices.SortFunc(attrs, func(a, b attributeDigestInput) int { return strings.Compare(a.Name, b.Name) })
+	h := md5.New()
+	for i := range attrs {
+		a := &attrs[i]
+		writeLengthPrefixed(h, stringBytes(a.Name))
+		writeLengthPrefixed(h, stringBytes(a.DataType))
+		if a.Binary {
+			_, _ = h.Write([]byte{2})
+			writeLengthPrefixed(h, a.BinaryValue)
+		} else {
+			_, _ = h.Write([]byte{1})
+			writeLengthPrefixed(h, stringBytes(a.StringValue))
+		}
+	}
+	var sum [md5.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
+}
+
+func writeLengthPrefixed(h hash.Hash, b []byte) {
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], uint32(len(b)))
+	_, _ = h.Write(n[:])
+	_, _ = h.Write(b)
+}

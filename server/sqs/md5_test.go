@@ -1,0 +1,46 @@
+package sqs
+
+import "testing"
+
+// TestMD5OfAttributes checks the SQS attribute digest against known vectors:
+// one published with a real SQS response (SellerName), and others computed
+// by an independent implementation of the documented length-prefixed
+// encoding (moto's), covering binary values, custom types and ordering.
+func TestMD5OfAttributes(t *testing.T) {
+	tests := []struct {
+		name  string
+		attrs []attributeDigestInput
+		want  string
+	}{
+		{"none", nil, ""},
+		{"published vector", []attributeDigestInput{{Name: "SellerName", DataType: "String", StringValue: "Example Store"}}, "cd28f3b68aeee4b2eac9c66f2f694b58"},
+		{"sorted by name", []attributeDigestInput{
+			{Name: "Region", DataType: "String", StringValue: "WA"},
+			{Name: "City", DataType: "String", StringValue: "Any City"},
+			{Name: "PostalCode", DataType: "String", StringValue: "99065"},
+		}, "dcf9a9f69fefb3eb52111520ee5c6d3f"},
+		{"binary, number and custom types", []attributeDigestInput{
+			{Name: "b", DataType: "Binary", BinaryValue: []byte{0, 1, 2, 255}, Binary: true},
+			{Name: "a.x", DataType: "Number.int", StringValue: "42"},
+			{Name: "Z", DataType: "String.custom", StringValue: "ünï"},
+		}, "dcda597120b335d3f298a80f4eb318eb"},
+		{"system attribute", []attributeDigestInput{{Name: "AWSTraceHeader", DataType: "String", StringValue: "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"}}, "5ae4d5d7636402d80f4eb6d213245a88"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := md5OfAttributes(tt.attrs); got != tt.want {
+				t.Errorf("md5OfAttributes = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestMD5OfBody checks the body digest is the hex MD5 of the UTF-8 bytes.
+func TestMD5OfBody(t *testing.T) {
+	if got, want := md5HexString("hello wörld"), "8c6e15df743a0380aaa26e5741794d7b"; got != want {
+		t.Errorf("md5HexString = %q, want %q", got, want)
+	}
+	if got, want := md5Hex([]byte("hello wörld")), "8c6e15df743a0380aaa26e5741794d7b"; got != want {
+		t.Errorf("md5Hex = %q, want %q", got, want)
+	}
+}
