@@ -1,0 +1,42 @@
+// Package segment is Sluice's append-only log: a directory of segment
+// files holding checksummed, densely numbered records.
+//
+// A Log has one writer goroutine, started on demand and stopped after
+// IdleTimeout (when it also closes the active file), so idle logs cost no
+// goroutine and no file descriptor. Concurrent Append calls are gathered
+// into one batch: one write, one fdatasync (SyncAlways), then every caller
+// in the batch is acknowledged (group commit). Readers see only
+// acknowledged records.
+//
+// Segments roll at SegmentSizeBytes. Sealed segments are immutable and are
+// read through a read-only mmap when the file has an OS descriptor (ReadAt
+// otherwise); Read hands out payload slices without copying, valid until
+// the callback returns. A sparse in-memory index (every IndexIntervalBytes:
+// seq → offset and timestamp → offset) turns Read(from) and SeekTimestamp
+// into a seek plus a short scan. Retention deletes whole sealed segments.
+//
+// Open scans only the active segment: a torn tail is saved to a .broken
+// file and truncated; a bad frame followed by valid frames is corruption
+// (an error wrapping ErrCorruption). After a failed write or fsync the log
+// is poisoned (ErrWriteFailed) until reopened. FORMAT.md specifies the
+// on-disk format, rotation and recovery.
+//
+// All file access goes through a pebble vfs.FS, so tests run on
+// vfs.NewCrashableMem and errorfs.
+//
+// Usage:
+//
+//	l, err := segment.Open("/data/q1", &segment.Options{Sync: segment.SyncPolicy{Mode: segment.SyncAlways}})
+//	if err != nil {
+//		return err
+//	}
+//	defer l.Close()
+//	first, err := l.Append([]segment.Entry{{Timestamp: time.Now().UnixNano(), Payload: body}})
+//	if err != nil {
+//		return err
+//	}
+//	next, err := l.Read(first, 100, 1<<20, func(r *segment.Record) error {
+//		process(r.Seq, r.Payload) // r.Payload is borrowed: copy to keep
+//		return nil
+//	})
+package segment
