@@ -162,19 +162,20 @@ func unescapeForm(s string) (string, bool) {
 	if n == 0 && !plus {
 		return s, true
 	}
-	b := make([]byte, 0, len(s)-2*n)
+	var b strings.Builder // one allocation: Grow, then String without copying
+	b.Grow(len(s) - 2*n)
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case '%':
-			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
 			i += 2
 		case '+':
-			b = append(b, ' ')
+			b.WriteByte(' ')
 		default:
-			b = append(b, c)
+			b.WriteByte(c)
 		}
 	}
-	return string(b), true
+	return b.String(), true
 }
 
 func isHex(c byte) bool {

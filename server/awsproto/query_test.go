@@ -1,0 +1,239 @@
+package awsproto
+
+import (
+	"errors"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err = %v (%T), want *Error with code %s", err, err, code)
+	}
+	if e.Code != code {
+		t.Fatalf("code = %s (%s), want %s", e.Code, e.Message, code)
+	}
+}
+
+// TestParseForm checks the strict form decoder on well-formed and malformed
+// bodies: unescaping, duplicate handling, and every rejection it promises.
+func TestParseForm(t *testing.T) {
+	tests := []struct {
+		name   string
+		parts  []string
+		limits FormLimits
+		want   map[string]string
+		code   string // expected error code, "" for success
+	}{
+		{name: "simple", parts: []string{"Action=ListQueues&Version=2012-11-05"},
+			want: map[string]string{"Action": "ListQueues", "Version": "2012-11-05"}},
+		{name: "escapes and plus", parts: []string{"Message=a+b%20c%2B%26%3D%0D%0A&K%2Ey=%E2%98%83"},
+			want: map[string]string{"Message": "a b c+&=\r\n", "K.y": "☃"}},
+		{name: "query and body merge", parts: []string{"Action=X", "Version=1&QueueName=q"},
+			want: map[string]string{"Action": "X", "Version": "1", "QueueName": "q"}},
+		{name: "empty pairs and value-less keys", parts: []string{"&a=&&b&"},
+			want: map[string]string{"a": "", "b": ""}},
+		{name: "value with equals", parts: []string{"Policy=a=b=c"}, want: map[string]string{"Policy": "a=b=c"}},
+		{name: "same duplicate accepted", parts: []string{"Action=X", "Action=X"}, want: map[string]string{"Action": "X"}},
+		{name: "empty body", parts: []string{""}, want: map[string]string{}},
+		{name: "conflicting duplicate", parts: []string{"Action=X&Action=Y"}, code: "MalformedQueryString"},
+		{name: "truncated escape", parts: []string{"a=%4"}, code: "MalformedQueryString"},
+		{name: "non-hex escape", parts: []string{"a=%zz"}, code: "MalformedQueryString"},
+		{name: "escape in key", parts: []string{"%g1=x"}, code: "MalformedQueryString"},
+		{name: "empty key", parts: []string{"=x"}, code: "MalformedQueryString"},
+		{name: "too many params", parts: []string{"a=1&b=2&c=3"}, limits: FormLimits{ParamsMax: 2}, code: "MalformedQueryString"},
+		{name: "key too long", parts: []string{strings.Repeat("k", 9) + "=1"}, limits: FormLimits{KeyBytesMax: 8}, code: "MalformedQueryString"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parts := make([][]byte, len(tt.parts))
+			for i, p := range tt.parts {
+				parts[i] = []byte(p)
+			}
+			f, err := ParseForm(tt.limits, parts...)
+			if tt.code != "" {
+				wantCode(t, err, tt.code)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, k := range f.Keys() {
+				got[k] = f.Value(k)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+			if f.Len() != len(tt.want) {
+				t.Fatalf("Len = %d, want %d", f.Len(), len(tt.want))
+			}
+		})
+	}
+}
+
+// TestFormMembers checks the flattened-member helpers on the request shapes
+// SQS (legacy query) and SNS clients send, including index ordering past 9,
+// nesting, and malformed indexes.
+func TestFormMembers(t *testing.T) {
+	body := "Action=SendMessageBatch" +
+		"&SendMessageBatchRequestEntry.2.Id=b&SendMessageBatchRequestEntry.2.MessageBody=two" +
+		"&SendMessageBatchRequestEntry.1.Id=a&SendMessageBatchRequestEntry.1.MessageBody=one" +
+		"&SendMessageBatchRequestEntry.1.MessageAttribute.1.Name=k" +
+		"&SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.DataType=String" +
+		"&SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringValue=v" +
+		"&Attribute.10.Name=Ten&Attribute.10.Value=10&Attribute.2.Name=Two&Attribute.2.Value=2" +
+		"&AttributeName.1=All&AttributeName.3=Policy" +
+		"&Tags.member.1.Key=env&Tags.member.1.Value=dev" +
+		"&Attributes.entry.1.key=DisplayName&Attributes.entry.1.value=x"
+	f, err := ParseForm(FormLimits{}, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := f.Members("SendMessageBatchRequestEntry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 || entries[0].Index != 1 || entries[1].Index != 2 {
+		t.Fatalf("entries = %+v", entries)
+	}
+	if entries[0].Fields.Value("Id") != "a" || entries[1].Fields.Value("MessageBody") != "two" {
+		t.Fatalf("entry fields wrong: %q %q", entries[0].Fields.Keys(), entries[1].Fields.Keys())
+	}
+	attrs, err := entries[0].Fields.Members("MessageAttribute")
+	if err != nil || len(attrs) != 1 {
+		t.Fatalf("message attributes = %+v, %v", attrs, err)
+	}
+	if attrs[0].Fields.Value("Name") != "k" || attrs[0].Fields.Value("Value.StringValue") != "v" || attrs[0].Fields.Value("Value.DataType") != "String" {
+		t.Fatalf("message attribute fields = %q", attrs[0].Fields.Keys())
+	}
+
+	attributeMembers, err := f.Members("Attribute")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := []int{attributeMembers[0].Index, attributeMembers[1].Index}; !slices.Equal(got, []int{2, 10}) {
+		t.Fatalf("indexes = %v, want numeric order [2 10]", got)
+	}
+	m, err := f.Map("Attribute", "Name", "Value")
+	if err != nil || !reflect.DeepEqual(m, map[string]string{"Two": "2", "Ten": "10"}) {
+		t.Fatalf("Map = %v, %v", m, err)
+	}
+	names, err := f.List("AttributeName")
+	if err != nil || !slices.Equal(names, []string{"All", "Policy"}) {
+		t.Fatalf("List = %v, %v", names, err)
+	}
+	tags, err := f.Map("Tags.member", "Key", "Value")
+	if err != nil || !reflect.DeepEqual(tags, map[string]string{"env": "dev"}) {
+		t.Fatalf("tags = %v, %v", tags, err)
+	}
+	snsAttrs, err := f.Map("Attributes.entry", "key", "value")
+	if err != nil || !reflect.DeepEqual(snsAttrs, map[string]string{"DisplayName": "x"}) {
+		t.Fatalf("SNS attributes = %v, %v", snsAttrs, err)
+	}
+	if none, err := f.Members("Missing"); err != nil || len(none) != 0 {
+		t.Fatalf("Members(Missing) = %v, %v", none, err)
+	}
+	if m, err := f.Map("Missing", "Name", "Value"); err != nil || m != nil {
+		t.Fatalf("Map(Missing) = %v, %v", m, err)
+	}
+}
+
+// TestFormMembersErrors checks that malformed indexes and incomplete map
+// entries are rejected with the documented codes.
+func TestFormMembersErrors(t *testing.T) {
+	tests := []struct {
+		body, code string
+		call       func(*Form) error
+	}{
+		{"Attribute.0.Name=x", "MalformedQueryString", func(f *Form) error { _, err := f.Members("Attribute"); return err }},
+		{"Attribute.01.Name=x", "MalformedQueryString", func(f *Form) error { _, err := f.Members("Attribute"); return err }},
+		{"Attribute.x.Name=x", "MalformedQueryString", func(f *Form) error { _, err := f.Members("Attribute"); return err }},
+		{"Attribute.1.=x", "MalformedQueryString", func(f *Form) error { _, err := f.Members("Attribute"); return err }},
+		{"Attribute.10001.Name=x", "MalformedQueryString", func(f *Form) error { _, err := f.Members("Attribute"); return err }},
+		{"Attribute.9999999999.Name=x", "MalformedQueryString", func(f *Form) error { _, err := f.Members("Attribute"); return err }},
+		{"AttributeName.1.X=All", "MalformedQueryString", func(f *Form) error { _, err := f.List("AttributeName"); return err }},
+		{"Attribute.1.Value=x", "MissingParameter", func(f *Form) error { _, err := f.Map("Attribute", "Name", "Value"); return err }},
+		{"Attribute.1.Name=a&Attribute.2.Name=a", "InvalidParameterValue", func(f *Form) error { _, err := f.Map("Attribute", "Name", "Value"); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			f, err := ParseForm(FormLimits{}, []byte(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantCode(t, tt.call(f), tt.code)
+		})
+	}
+}
+
+// FuzzParseForm checks that the decoder never panics, that an accepted form
+// has sorted unique keys readable through Get, that walking any member list
+// is safe, and that re-encoding an accepted form and parsing it again gives
+// the same parameters.
+func FuzzParseForm(f *testing.F) {
+	f.Add([]byte("Action=ListQueues&Version=2012-11-05"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		form, err := ParseForm(FormLimits{}, body)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Code != "MalformedQueryString" {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		keys := form.Keys()
+		if !slices.IsSorted(keys) || len(slices.Compact(slices.Clone(keys))) != len(keys) {
+			t.Fatalf("keys not sorted and unique: %q", keys)
+		}
+		values := url.Values{}
+		for _, k := range keys {
+			v, ok := form.Get(k)
+			if !ok {
+				t.Fatalf("Get(%q) missing", k)
+			}
+			values.Set(k, v)
+			prefix, _, _ := strings.Cut(k, ".")
+			members, err := form.Members(prefix)
+			if err == nil {
+				for _, m := range members {
+					if m.Index < 1 || m.Fields == nil {
+						t.Fatalf("bad member %+v", m)
+					}
+				}
+			}
+		}
+		again, err := ParseForm(FormLimits{}, []byte(values.Encode()))
+		if err != nil {
+			t.Fatalf("re-encoded form does not parse: %v", err)
+		}
+		if !slices.Equal(again.Keys(), keys) {
+			t.Fatalf("round trip keys %q != %q", again.Keys(), keys)
+		}
+		for _, k := range keys {
+			if again.Value(k) != form.Value(k) {
+				t.Fatalf("round trip %q: %q != %q", k, again.Value(k), form.Value(k))
+			}
+		}
+	})
+}
+
+// TestParseFormAllocs bounds the decoder's cost on a typical SendMessage
+// body with a reused Form: one copy of the body plus unescaped values.
+func TestParseFormAllocs(t *testing.T) {
+	body := []byte("Action=SendMessage&QueueUrl=http%3A%2F%2Flocalhost%3A4566%2F000000000000%2Fq&MessageBody=hello&Version=2012-11-05")
+	var form Form
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := form.Parse(FormLimits{}, body); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 2 {
+		t.Fatalf("Parse allocates %v times per call, want <= 2", allocs)
+	}
+}
