@@ -1,0 +1,180 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// Config is one run's settings. The zero value is not useful; start from
+// DefaultConfig.
+type Config struct {
+	// Endpoint is the server's base URL (http://127.0.0.1:4566). Empty
+	// targets AWS with the default credential chain and region.
+	Endpoint string
+	// Target labels the endpoint in reports. Default: the endpoint's host.
+	Target string
+	// Region is the signing region. Default: the SDK's configured region,
+	// or us-east-1 when an endpoint is set.
+	Region string
+	// Protocol is the SQS wire protocol: "json" (the SDK) or "query".
+	// Default: json.
+	Protocol string
+
+	Concurrency int           // producer workers. Default: 1.
+	Consumers   int           // e2e consumers. Default: Concurrency.
+	Duration    time.Duration // measured interval. Default: 10s.
+	Count       int64         // measured operations; overrides Duration. Default: 0.
+	Warmup      time.Duration // unmeasured lead-in. Default: 0.
+	Rate        float64       // open-loop operations per second. Default: 0 (closed loop).
+	Size        SizeDist      // payload sizes. Default: 1 KiB.
+	Batch       int           // entries per batch request. Default: per scenario (10 SQS, 100 Kinesis).
+	Shards      int           // shards of a created stream. Default: 4.
+	Groups      int           // FIFO message groups. Default: 16.
+	Prefill     int           // messages/records written before a read scenario. Default: 10000.
+	// PrefillTimeout bounds the prefill step. Default: 60s.
+	PrefillTimeout time.Duration
+	// Wait is the SQS long-poll wait of consumers. Default: 1s.
+	Wait time.Duration
+	// PollInterval is how long a Kinesis reader pauses after an empty
+	// GetRecords. Default: 10ms.
+	PollInterval time.Duration
+	// Queue / Stream name existing resources to use instead of creating
+	// (and deleting) temporary ones.
+	Queue  string
+	Stream string
+	// ServerPID, when > 0, is the server process whose CPU time is sampled
+	// over the measured interval (Linux /proc).
+	ServerPID int
+	// Progress receives the live status line; nil disables it.
+	Progress io.Writer
+	// Seed fixes the random sources. Default: time-based.
+	Seed uint64
+}
+
+// DefaultConfig returns the defaults documented on Config.
+func DefaultConfig() Config {
+	size, _ := ParseSizeDist("1024") // a constant that parses
+	return Config{
+		Protocol:       "json",
+		Concurrency:    1,
+		Duration:       10 * time.Second,
+		Size:           size,
+		Shards:         4,
+		Groups:         16,
+		Prefill:        10000,
+		PrefillTimeout: 60 * time.Second,
+		Wait:           time.Second,
+		PollInterval:   10 * time.Millisecond,
+	}
+}
+
+// ErrBadConfig reports an invalid Config.
+var ErrBadConfig = errors.New("bench: bad config")
+
+// Validate checks the settings that do not depend on the scenario.
+func (c *Config) Validate() error {
+	switch {
+	case c.Protocol != "json" && c.Protocol != "query":
+		return fmt.Errorf("%w: --protocol must be json or query, not %q", ErrBadConfig, c.Protocol)
+	case c.Protocol == "query" && c.Endpoint == "" && c.Region == "":
+		return fmt.Errorf("%w: --protocol query against AWS needs --region", ErrBadConfig)
+	case c.Concurrency < 1 || c.Concurrency > 4096:
+		return fmt.Errorf("%w: --concurrency must be 1..4096", ErrBadConfig)
+	case c.Consumers < 0 || c.Consumers > 4096:
+		return fmt.Errorf("%w: --consumers must be 0..4096", ErrBadConfig)
+	case c.Count < 0 || (c.Count == 0 && c.Duration <= 0):
+		return fmt.Errorf("%w: need --duration > 0 or --count > 0", ErrBadConfig)
+	case c.Warmup < 0 || c.Rate < 0:
+		return fmt.Errorf("%w: --warmup and --rate must not be negative", ErrBadConfig)
+	case len(c.Size.sizes) == 0:
+		return fmt.Errorf("%w: --size missing", ErrBadConfig)
+	case c.Batch < 0 || c.Shards < 0 || c.Groups < 0 || c.Prefill < 0:
+		return fmt.Errorf("%w: --batch, --shards, --groups and --prefill must not be negative", ErrBadConfig)
+	case c.Shards > 1000 || c.Groups > 100000:
+		return fmt.Errorf("%w: --shards ≤ 1000 and --groups ≤ 100000", ErrBadConfig)
+	}
+	if c.Endpoint != "" && !strings.HasPrefix(c.Endpoint, "http://") && !strings.HasPrefix(c.Endpoint, "https://") {
+		return fmt.Errorf("%w: --endpoint %q must start with http:// or https://", ErrBadConfig, c.Endpoint)
+	}
+	return nil
+}
+
+// Env holds the clients of one run.
+type Env struct {
+	Config  Config
+	SQS     sqsAPI
+	Kinesis *kinesis.Client
+}
+
+// idleConnsSlack is added to the idle-connection pool beyond the number of
+// workers, for setup calls and consumers.
+const idleConnsSlack = 8
+
+// NewEnv builds SDK clients for cfg: retries off (every error is counted),
+// enough idle connections per host for every worker, and static dummy
+// credentials when an endpoint is set and the environment names none.
+func NewEnv(ctx context.Context, cfg Config) (*Env, error) {
+	conns := cfg.Concurrency + cfg.Consumers + idleConnsSlack
+	httpClient := awshttp.NewBuildableClient().
+		WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConns = conns * 2
+			t.MaxIdleConnsPerHost = conns
+			t.IdleConnTimeout = 90 * time.Second
+		}).
+		WithDialerOptions(func(d *net.Dialer) { d.KeepAlive = 30 * time.Second }).
+		WithTimeout(60 * time.Second)
+
+	opts := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(httpClient),
+		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+	}
+	region := cfg.Region
+	if region == "" && cfg.Endpoint != "" && os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
+		region = "us-east-1"
+	}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	if cfg.Endpoint != "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" && os.Getenv("AWS_PROFILE") == "" {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("sluicebench", "sluicebench", "")))
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("bench: load AWS config: %w", err)
+	}
+	env := &Env{Config: cfg}
+	env.Kinesis = kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+	})
+	switch cfg.Protocol {
+	case "query":
+		endpoint := cfg.Endpoint
+		if endpoint == "" {
+			endpoint = "https://sqs." + awsCfg.Region + ".amazonaws.com"
+		}
+		env.SQS = newSQSQuery(endpoint, awsCfg.Region, awsCfg.HTTPClient, awsCfg.Credentials)
+	default:
+		env.SQS = &sqsJSON{client: sqs.NewFromConfig(awsCfg, func(o *sqs.Options) {
+			if cfg.Endpoint != "" {
+				o.BaseEndpoint = aws.String(cfg.Endpoint)
+			}
+		})}
+	}
+	return env, nil
+}
