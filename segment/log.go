@@ -232,7 +232,10 @@ func (l *Log) Close() error {
 	}
 	l.mu.Unlock()
 	l.writerWG.Wait()
-	err := l.w.release(l)
+	l.mu.Lock()
+	poisoned := l.mu.writeErr != nil
+	l.mu.Unlock()
+	err := l.w.release(poisoned)
 	l.mu.Lock()
 	for l.heldSegmentsLocked() {
 		l.mu.released.Wait()

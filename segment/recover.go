@@ -13,8 +13,8 @@ import (
 // load lists the directory, reads every sealed segment's header and
 // recovers the active (last) segment. Only the active segment is scanned.
 func (l *Log) load() error {
-	if err := l.fs.MkdirAll(l.dir, 0o755); err != nil {
-		return fmt.Errorf("segment: creating %s: %w", l.dir, err)
+	if err := l.ensureDir(); err != nil {
+		return err
 	}
 	firstSeqs, err := l.listSegments()
 	if err != nil {
@@ -38,6 +38,18 @@ func (l *Log) load() error {
 	}
 	l.mu.segments = segs
 	return l.recoverActive(segs[len(segs)-1])
+}
+
+// ensureDir creates the log directory if missing and makes its directory
+// entry durable.
+func (l *Log) ensureDir() error {
+	if _, err := l.fs.Stat(l.dir); err == nil {
+		return nil
+	}
+	if err := l.fs.MkdirAll(l.dir, 0o755); err != nil {
+		return fmt.Errorf("segment: creating %s: %w", l.dir, err)
+	}
+	return syncDir(l.fs, l.fs.PathDir(l.dir))
 }
 
 // listSegments returns the first sequence numbers of the segment files in
@@ -84,7 +96,7 @@ func (l *Log) createFirstSegment() error {
 	l.mu.nextSeq = 1
 	l.w = writer{file: f, seg: seg, sizeBytes: segmentHeaderSize, nextSeq: 1, lastIndexOffset: segmentHeaderSize}
 	// The writer goroutine is not running yet; hand the handle to it lazily.
-	return l.w.release(l)
+	return l.w.release(false)
 }
 
 // openSegmentHeader reads and checks one segment's header and size.

@@ -171,7 +171,7 @@ func (l *Log) exitIfIdle() bool {
 	if len(l.mu.queue) > 0 || l.mu.closed {
 		return false
 	}
-	if err := l.w.release(l); err != nil {
+	if err := l.w.release(l.mu.writeErr != nil); err != nil {
 		l.poisonLocked(err)
 	}
 	l.mu.writerRunning = false
@@ -397,14 +397,15 @@ func (w *writer) open(l *Log) error {
 	return nil
 }
 
-// release syncs and closes the active file handle. Callers hold Log.mu or
-// own the writer state exclusively.
-func (w *writer) release(l *Log) error {
+// release syncs and closes the active file handle. After a write failure
+// (poisoned) it only closes: a failed fsync is never retried. Callers hold
+// Log.mu or own the writer state exclusively.
+func (w *writer) release(poisoned bool) error {
 	if w.file == nil {
 		return nil
 	}
 	var err error
-	if w.unsynced {
+	if w.unsynced && !poisoned {
 		err = w.file.SyncData()
 		w.unsynced = false
 		if err != nil {
