@@ -7,6 +7,8 @@ import (
 	"hash"
 	"slices"
 	"strings"
+
+	"github.com/sluice-dev/sluice/engine"
 )
 
 // MD5 digests as SQS computes them. MD5OfMessageBody is the hex MD5 of the
@@ -36,26 +38,19 @@ func md5HexString(s string) string {
 	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
-// attributeDigestInput is what md5OfAttributes needs from an attribute.
-type attributeDigestInput struct {
-	Name, DataType, StringValue string
-	BinaryValue                 []byte
-	Binary                      bool
-}
-
 // md5OfAttributes returns the SQS digest of attrs, or "" when attrs is empty.
 // attrs is sorted in place by name.
-func md5OfAttributes(attrs []attributeDigestInput) string {
+func md5OfAttributes(attrs []engine.MessageAttribute) string {
 	if len(attrs) == 0 {
 		return ""
 	}
-	slices.SortFunc(attrs, func(a, b attributeDigestInput) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(attrs, func(a, b engine.MessageAttribute) int { return strings.Compare(a.Name, b.Name) })
 	h := md5.New()
 	for i := range attrs {
 		a := &attrs[i]
 		writeLengthPrefixed(h, stringBytes(a.Name))
 		writeLengthPrefixed(h, stringBytes(a.DataType))
-		if a.Binary {
+		if baseDataType(a.DataType) == "Binary" {
 			_, _ = h.Write([]byte{2})
 			writeLengthPrefixed(h, a.BinaryValue)
 		} else {

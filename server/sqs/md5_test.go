@@ -1,6 +1,10 @@
 package sqs
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sluice-dev/sluice/engine"
+)
 
 // TestMD5OfAttributes checks the SQS attribute digest against known vectors:
 // one published with a real SQS response (SellerName), and others computed
@@ -9,22 +13,22 @@ import "testing"
 func TestMD5OfAttributes(t *testing.T) {
 	tests := []struct {
 		name  string
-		attrs []attributeDigestInput
+		attrs []engine.MessageAttribute
 		want  string
 	}{
 		{"none", nil, ""},
-		{"published vector", []attributeDigestInput{{Name: "SellerName", DataType: "String", StringValue: "Example Store"}}, "cd28f3b68aeee4b2eac9c66f2f694b58"},
-		{"sorted by name", []attributeDigestInput{
+		{"published vector", []engine.MessageAttribute{{Name: "SellerName", DataType: "String", StringValue: "Example Store"}}, "cd28f3b68aeee4b2eac9c66f2f694b58"},
+		{"sorted by name", []engine.MessageAttribute{
 			{Name: "Region", DataType: "String", StringValue: "WA"},
 			{Name: "City", DataType: "String", StringValue: "Any City"},
 			{Name: "PostalCode", DataType: "String", StringValue: "99065"},
 		}, "dcf9a9f69fefb3eb52111520ee5c6d3f"},
-		{"binary, number and custom types", []attributeDigestInput{
-			{Name: "b", DataType: "Binary", BinaryValue: []byte{0, 1, 2, 255}, Binary: true},
+		{"binary, number and custom types", []engine.MessageAttribute{
+			{Name: "b", DataType: "Binary", BinaryValue: []byte{0, 1, 2, 255}},
 			{Name: "a.x", DataType: "Number.int", StringValue: "42"},
 			{Name: "Z", DataType: "String.custom", StringValue: "ünï"},
 		}, "dcda597120b335d3f298a80f4eb318eb"},
-		{"system attribute", []attributeDigestInput{{Name: "AWSTraceHeader", DataType: "String", StringValue: "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"}}, "5ae4d5d7636402d80f4eb6d213245a88"},
+		{"system attribute", []engine.MessageAttribute{{Name: "AWSTraceHeader", DataType: "String", StringValue: "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"}}, "5ae4d5d7636402d80f4eb6d213245a88"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

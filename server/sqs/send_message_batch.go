@@ -1,0 +1,153 @@
+package sqs
+
+// SendMessageBatch: QueueUrl, Entries (1–10; Id [A-Za-z0-9_-]{1,80},
+// distinct; each entry has SendMessage's members). Query:
+// SendMessageBatchRequestEntry.N.{Id,MessageBody,DelaySeconds,
+// MessageAttribute.M...,MessageSystemAttribute.M...,MessageGroupId,
+// MessageDeduplicationId}.
+//
+// Request-level errors: EmptyBatchRequest, TooManyEntriesInBatchRequest,
+// InvalidBatchEntryId, BatchEntryIdsNotDistinct, BatchRequestTooLong (summed
+// message sizes over 1 MiB). Entry-level validation failures are reported in
+// Failed (SenderFault=true) and do not stop the other entries, which the
+// engine appends in one log write.
+//
+// Differences from AWS: as SendMessage.
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/server"
+	"github.com/sluice-dev/sluice/server/awsproto"
+)
+
+type sendMessageBatchEntry struct {
+	Id string //nolint:revive // model member name
+	sendMessageInput
+}
+
+type sendMessageBatchInput struct {
+	QueueUrl string //nolint:revive // model member name
+	Entries  []sendMessageBatchEntry
+}
+
+func (in *sendMessageBatchInput) fromForm(f *awsproto.Form) error {
+	in.QueueUrl = f.Value("QueueUrl")
+	members, err := f.Members("SendMessageBatchRequestEntry")
+	if err != nil {
+		return err
+	}
+	in.Entries = make([]sendMessageBatchEntry, len(members))
+	for i, m := range members {
+		e := &in.Entries[i]
+		e.Id = m.Fields.Value("Id")
+		if err := e.fromFields(m.Fields); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchFailure is one Failed entry of a batch result.
+type batchFailure struct {
+	id  string
+	err *awsproto.Error
+}
+
+func writeBatchFailures(o *out, failures []batchFailure) {
+	o.listStart("Failed")
+	for _, f := range failures {
+		o.itemStart("BatchResultErrorEntry")
+		o.str("Id", f.id)
+		o.boolean("SenderFault", f.err.Sender)
+		o.str("Code", f.err.Code)
+		if f.err.Message != "" {
+			o.str("Message", f.err.Message)
+		}
+		o.itemEnd("BatchResultErrorEntry")
+	}
+	o.listEnd()
+}
+
+func (s *service) sendMessageBatch(req *server.Request, resp *server.Response) error {
+	var in sendMessageBatchInput
+	if err := decode(req, &in); err != nil {
+		return err
+	}
+	r, err := s.queueByURL(req, in.QueueUrl)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(in.Entries))
+	for i := range in.Entries {
+		ids[i] = in.Entries[i].Id
+	}
+	if err := validateBatchShape(ids, "SendMessageBatchRequestEntry"); err != nil {
+		return err
+	}
+	prepared := make([]preparedMessage, len(in.Entries))
+	entryErr := make([]*awsproto.Error, len(in.Entries))
+	total := 0
+	for i := range in.Entries {
+		e := &in.Entries[i]
+		total += len(e.MessageBody)
+		for name, v := range e.MessageAttributes {
+			total += len(name) + len(v.DataType) + len(v.BinaryValue)
+			if v.StringValue != nil {
+				total += len(*v.StringValue)
+			}
+		}
+		prepared[i], entryErr[i] = prepareMessage(&e.sendMessageInput, req.Account)
+	}
+	if total > batchPayloadSizeMax {
+		return batchTooLong(total)
+	}
+	msgs := make([]engine.SendMessage, 0, len(in.Entries))
+	index := make([]int, 0, len(in.Entries)) // msgs[k] is entry index[k]
+	for i := range prepared {
+		if entryErr[i] == nil {
+			msgs = append(msgs, prepared[i].msg)
+			index = append(index, i)
+		}
+	}
+	var results []engine.SendResult
+	if len(msgs) > 0 {
+		results, err = r.q.Send(req.Context, msgs)
+		if err != nil {
+			return s.sendEntryError(r.q, &msgs[0], err)
+		}
+		if len(results) != len(msgs) {
+			return errors.New("sqs: BUG: engine returned " + strconv.Itoa(len(results)) + " results for " + strconv.Itoa(len(msgs)) + " messages")
+		}
+		for k := range results {
+			if results[k].Err != nil {
+				entryErr[index[k]] = s.sendEntryError(r.q, &msgs[k], results[k].Err)
+			}
+		}
+	}
+	o := newOut(req, resp)
+	o.begin("SendMessageBatchResult")
+	o.listStart("Successful")
+	for k, i := range index {
+		if entryErr[i] != nil {
+			continue
+		}
+		o.itemStart("SendMessageBatchResultEntry")
+		o.str("Id", in.Entries[i].Id)
+		writeSendResult(&o, &prepared[i], &results[k])
+		o.itemEnd("SendMessageBatchResultEntry")
+	}
+	o.listEnd()
+	var failures []batchFailure
+	for i, e := range entryErr {
+		if e != nil {
+			failures = append(failures, batchFailure{id: in.Entries[i].Id, err: e})
+		}
+	}
+	writeBatchFailures(&o, failures)
+	o.end("SendMessageBatchResult")
+	resp.B = o.B
+	return nil
+}
