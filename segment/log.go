@@ -74,7 +74,6 @@ type segment struct {
 	sealed    bool         // no more appends; immutable
 	indexed   bool         // index covers the segment (false until a sealed segment found at Open is scanned)
 	index     []indexEntry // sparse, in offset order
-	corrupt   *CorruptionError
 	refs      int // readers and deleters holding the segment
 	deleted   bool
 	mapping   []byte   // read-only mmap of a sealed segment
