@@ -1,10 +1,10 @@
-//go:build ignore
-
-// TODO(server): drop the build tag once package engine lands.
-
 package server
 
-import "github.com/sluice-dev/sluice/engine"
+import (
+	"fmt"
+
+	"github.com/sluice-dev/sluice/engine"
+)
 
 // New returns a Server over db. Register the services, then Serve.
 func New(db *engine.DB, cfg Config) (*Server, error) {

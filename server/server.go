@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"sync/atomic"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/sluice-dev/sluice/server/awsproto"
 )
 
 // resetter is the part of *engine.DB the server core calls directly; the
@@ -207,6 +210,10 @@ func (s *Server) handleReadError(ctx *fasthttp.RequestCtx, err error) {
 	x := s.acquireExchange(ctx)
 	defer s.releaseExchange(x)
 	s.detectProtocol(x)
+	if x.req.Protocol != awsproto.ProtocolQuery {
+		prefix, _, _ := bytes.Cut(ctx.Request.Header.Peek("X-Amz-Target"), []byte("."))
+		x.svc = s.byTarget[string(prefix)]
+	}
 	s.writeError(x, errRequestTooLarge(s.cfg.MaxRequestBodyBytes))
 	s.metrics.observe(x)
 }
