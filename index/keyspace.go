@@ -217,7 +217,8 @@ func splitDedupValue(v []byte) (expiresUnixNano int64, value []byte, err error) 
 // Cost is proportional to the number removed, not to the number stored.
 func (d *DB) ExpireDedup(entity uint64, nowUnixNano int64, limit int, sync bool) (removed int, err error) {
 	lower := EntitySpacePrefix(nil, entity, SpaceDedupExpiry)
-	upper := TimeBound(nil, entity, SpaceDedupExpiry, nowUnixNano)
+	// Entries expire when now >= expiry, so the bound is now+1 (exclusive).
+	upper := PrefixEnd(TimeBound(nil, entity, SpaceDedupExpiry, nowUnixNano))
 	b := d.NewBatch()
 	defer b.Close()
 	prefixLen := len(lower)
