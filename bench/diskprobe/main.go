@@ -1,0 +1,162 @@
+// Command diskprobe measures this machine's raw storage speed in a
+// temporary directory, as the yardstick for segment/ benchmarks:
+//
+//   - buffered sequential write bandwidth with fdatasync (every SyncEvery
+//     bytes and at the end), the ceiling for large group-committed batches;
+//   - the same with O_DIRECT, if the filesystem supports it;
+//   - the single-threaded write(4 KiB)+fdatasync rate and its p50/p99
+//     latency, the ceiling for one synchronous appender.
+//
+// Usage: go run ./bench/diskprobe [-dir /path] [-size 256MiB] [-syncs 2000]
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	dir := flag.String("dir", os.TempDir(), "directory on the filesystem to probe")
+	sizeMiB := flag.Int("size-mib", 256, "MiB written by the bandwidth probes")
+	chunkKiB := flag.Int("chunk-kib", 1024, "KiB per write(2) in the bandwidth probes")
+	syncEveryMiB := flag.Int("sync-every-mib", 16, "MiB between fdatasyncs in the buffered probe")
+	syncs := flag.Int("syncs", 2000, "iterations of the write(4 KiB)+fdatasync probe")
+	flag.Parse()
+	if err := run(*dir, int64(*sizeMiB)<<20, *chunkKiB<<10, int64(*syncEveryMiB)<<20, *syncs); err != nil {
+		fmt.Fprintln(os.Stderr, "diskprobe:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir string, size int64, chunk int, syncEvery int64, syncs int) error {
+	tmp, err := os.MkdirTemp(dir, "diskprobe-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	fmt.Printf("dir=%s size=%dMiB chunk=%dKiB\n", tmp, size>>20, chunk>>10)
+	mbps, err := bufferedWrite(filepath.Join(tmp, "buffered"), size, chunk, syncEvery)
+	if err != nil {
+		return fmt.Errorf("buffered write: %w", err)
+	}
+	fmt.Printf("buffered_write_fdatasync_MBps=%.0f (fdatasync every %dMiB)\n", mbps, syncEvery>>20)
+	mbps, err = directWrite(filepath.Join(tmp, "direct"), size, chunk)
+	switch {
+	case errors.Is(err, syscall.EINVAL):
+		fmt.Println("direct_write_MBps=unsupported (O_DIRECT rejected by the filesystem)")
+	case err != nil:
+		return fmt.Errorf("O_DIRECT write: %w", err)
+	default:
+		fmt.Printf("direct_write_fdatasync_MBps=%.0f\n", mbps)
+	}
+	rate, p50, p99, err := syncLoop(filepath.Join(tmp, "syncs"), syncs)
+	if err != nil {
+		return fmt.Errorf("sync loop: %w", err)
+	}
+	fmt.Printf("write4k_fdatasync_per_sec=%.0f p50_us=%.0f p99_us=%.0f (n=%d)\n",
+		rate, p50.Seconds()*1e6, p99.Seconds()*1e6, syncs)
+	return nil
+}
+
+// bufferedWrite writes size bytes in chunk-sized writes through the page
+// cache, fdatasyncing every syncEvery bytes and at the end.
+func bufferedWrite(path string, size int64, chunk int, syncEvery int64) (float64, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = f.Close() }()
+	buf := make([]byte, chunk)
+	fill(buf)
+	start := time.Now()
+	var sinceSync int64
+	for written := int64(0); written < size; written += int64(chunk) {
+		if _, err := f.Write(buf); err != nil {
+			return 0, err
+		}
+		if sinceSync += int64(chunk); sinceSync >= syncEvery {
+			if err := unix.Fdatasync(int(f.Fd())); err != nil {
+				return 0, err
+			}
+			sinceSync = 0
+		}
+	}
+	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+		return 0, err
+	}
+	return float64(size) / time.Since(start).Seconds() / 1e6, nil
+}
+
+// directWrite writes size bytes with O_DIRECT from an aligned buffer.
+func directWrite(path string, size int64, chunk int) (float64, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscall.O_DIRECT, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = f.Close() }()
+	buf := alignedBuffer(chunk, 4096)
+	fill(buf)
+	start := time.Now()
+	for written := int64(0); written < size; written += int64(chunk) {
+		if _, err := f.Write(buf); err != nil {
+			return 0, err
+		}
+	}
+	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+		return 0, err
+	}
+	return float64(size) / time.Since(start).Seconds() / 1e6, nil
+}
+
+// syncLoop appends 4 KiB and fdatasyncs, n times, from one goroutine.
+func syncLoop(path string, n int) (float64, time.Duration, time.Duration, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer func() { _ = f.Close() }()
+	buf := make([]byte, 4096)
+	fill(buf)
+	latencies := make([]time.Duration, n)
+	start := time.Now()
+	for i := range latencies {
+		t0 := time.Now()
+		if _, err := f.Write(buf); err != nil {
+			return 0, 0, 0, err
+		}
+		if err := unix.Fdatasync(int(f.Fd())); err != nil {
+			return 0, 0, 0, err
+		}
+		latencies[i] = time.Since(t0)
+	}
+	rate := float64(n) / time.Since(start).Seconds()
+	slices.Sort(latencies)
+	return rate, latencies[n/2], latencies[n*99/100], nil
+}
+
+// alignedBuffer returns a size-byte slice whose start is aligned to align.
+func alignedBuffer(size, align int) []byte {
+	raw := make([]byte, size+align)
+	shift := (align - int(uintptr(unsafe.Pointer(&raw[0]))%uintptr(align))) % align
+	return raw[shift : shift+size]
+}
+
+// fill writes a non-compressible-looking pattern.
+func fill(b []byte) {
+	x := uint32(2463534242)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = byte(x)
+	}
+}
