@@ -1,5 +1,3 @@
-//go:build ignore
-
 package engine
 
 import (
@@ -32,12 +30,8 @@ func (db *DB) openLog(entityID uint64, partition uint32) (*segment.Log, error) {
 	// TODO(engine): open outside the lock if recovery of one log ever
 	// becomes slow enough to stall others (it is bounded by the unsynced
 	// tail).
-	l, err := segment.Open(db.partitionDir(id), &segment.Options{
-		FS:               db.opts.FS,
-		SegmentSizeBytes: db.opts.SegmentSizeBytes,
-		Sync:             db.opts.Sync,
-		Logger:           db.opts.Logger,
-	})
+	segmentOpts := db.opts.segmentOptions()
+	l, err := segment.Open(db.partitionDir(id), &segmentOpts)
 	if err != nil {
 		return nil, fmt.Errorf("engine: open log %d/%d: %w", entityID, partition, err)
 	}

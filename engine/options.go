@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/sluice-dev/sluice/segment"
 )
 
 // Clock is the engine's only source of time, so tests can control it
@@ -26,6 +27,10 @@ type Options struct {
 	// FS is the filesystem for the logs and the index (pebble's vfs). Use
 	// vfs.NewMem or vfs.NewCrashableMem in tests. Default: vfs.Default.
 	FS vfs.FS
+	// Sync is when an append is acknowledged: after fdatasync (always),
+	// after write(2) with a background sync every Interval (interval), or
+	// with no sync before roll/idle/Close (never). Default: always.
+	Sync segment.SyncPolicy
 	// SegmentSizeBytes is the size in bytes at which a log rolls to a new
 	// segment file. Default: 64 MiB.
 	SegmentSizeBytes int64
@@ -35,13 +40,7 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-const (
-	defaultSegmentSizeBytes = 64 << 20
-	// segmentSizeMinBytes keeps a misconfiguration from creating a file per
-	// record; segmentSizeMaxBytes matches segment's hard record limit.
-	segmentSizeMinBytes = 64 << 10
-	segmentSizeMaxBytes = 1 << 30
-)
+const defaultSegmentSizeBytes = 64 << 20
 
 // EnsureDefaults fills zero fields with their defaults and returns o. A nil
 // receiver yields a new Options.
@@ -52,6 +51,7 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.FS == nil {
 		o.FS = vfs.Default
 	}
+	// The zero SyncPolicy is SyncAlways, the default.
 	if o.SegmentSizeBytes == 0 {
 		o.SegmentSizeBytes = defaultSegmentSizeBytes
 	}
@@ -64,13 +64,26 @@ func (o *Options) EnsureDefaults() *Options {
 	return o
 }
 
-// Validate reports the first invalid field. Call after EnsureDefaults.
+// Validate reports every invalid field. Call after EnsureDefaults. The log
+// settings are checked by segment's own rules.
 func (o *Options) Validate() error {
-	if o.SegmentSizeBytes < segmentSizeMinBytes || o.SegmentSizeBytes > segmentSizeMaxBytes {
-		return fmt.Errorf("engine: SegmentSizeBytes %d outside [%d, %d]", o.SegmentSizeBytes, segmentSizeMinBytes, segmentSizeMaxBytes)
-	}
 	if o.FS == nil || o.Clock == nil || o.Logger == nil {
 		return fmt.Errorf("engine: Options.Validate called before EnsureDefaults")
 	}
+	segmentOpts := o.segmentOptions()
+	if err := segmentOpts.Validate(); err != nil {
+		return fmt.Errorf("engine: invalid options: %w", err)
+	}
 	return nil
+}
+
+// segmentOptions are the options every log of the DB is opened with.
+func (o *Options) segmentOptions() segment.Options {
+	so := &segment.Options{
+		FS:               o.FS,
+		SegmentSizeBytes: o.SegmentSizeBytes,
+		Sync:             o.Sync,
+		Logger:           o.Logger,
+	}
+	return so.EnsureDefaults()
 }
