@@ -245,7 +245,11 @@ func (r *recordReader) attrs() []MessageAttribute {
 		a := &out[i]
 		a.Name = r.str()
 		a.DataType = r.str()
-		switch r.byte1() {
+		kind := r.byte1()
+		if r.err == nil && (kind == attrKindBinary) != isBinaryDataType(a.DataType) {
+			r.fail("attribute kind does not match its data type")
+		}
+		switch kind {
 		case attrKindString:
 			a.StringValue = r.str()
 		case attrKindBinary:

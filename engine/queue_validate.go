@@ -26,9 +26,9 @@ const (
 	// InflightMax is AWS's in-flight message limit per queue (standard and
 	// FIFO): over it, Receive returns no messages.
 	InflightMax = 120_000
-	// dedupWindow is the FIFO deduplication interval and the lifetime of a
+	// dedupInterval is the FIFO deduplication interval and the lifetime of a
 	// ReceiveRequestAttemptId.
-	dedupWindow = 5 * time.Minute
+	dedupInterval = 5 * time.Minute
 	// purgeInterval is the minimum time between two purges of a queue, and
 	// between deleting a queue and reusing its name.
 	purgeInterval = 60 * time.Second
