@@ -91,7 +91,21 @@ func (db *DB) open() error {
 	if err := db.opts.FS.MkdirAll(db.logsDir, 0o755); err != nil {
 		return fmt.Errorf("engine: create %s: %w", db.logsDir, err)
 	}
-	idx, err := index.Open(db.opts.FS.PathJoin(db.dir, indexDirName), &index.Options{
+	indexDir := db.opts.FS.PathJoin(db.dir, indexDirName)
+	if err := db.opts.FS.MkdirAll(indexDir, 0o755); err != nil {
+		return fmt.Errorf("engine: create %s: %w", indexDir, err)
+	}
+	// Make the directory entries durable before anything is written under
+	// them: a synced pebble WAL in an unsynced directory is lost in a crash.
+	if err := db.syncDir(db.dir); err != nil {
+		return err
+	}
+	if parent := db.opts.FS.PathDir(db.dir); parent != db.dir {
+		if err := db.syncDir(parent); err != nil {
+			return err
+		}
+	}
+	idx, err := index.Open(indexDir, &index.Options{
 		FS:     db.opts.FS,
 		Logger: db.opts.Logger,
 	})
