@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestServeFlags checks flag and environment precedence (flag > SLUICE_*
+// variable > default) and the rejection of bad values.
+func TestServeFlags(t *testing.T) {
+	env := map[string]string{"SLUICE_ADDR": "127.0.0.1:1", "SLUICE_FSYNC": "never", "SLUICE_ENABLE_RESET": "true", "SLUICE_ACCOUNT_ID": "111111111111"}
+	getenv := func(k string) string { return env[k] }
+	c, err := parseServeFlags([]string{"--addr", ":9", "--log-level", "debug"}, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := serveConfig{addr: ":9", dataDir: "./sluice-data", fsync: "never", logLevel: "debug", accountID: "111111111111", enableReset: true}
+	if c != want {
+		t.Fatalf("got %+v, want %+v", c, want)
+	}
+	c, err = parseServeFlags(nil, func(string) string { return "" }, io.Discard)
+	if err != nil || c.addr != ":4566" || c.fsync != "always" || c.enableReset || c.accountID != "000000000000" {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	if _, err := parseServeFlags(nil, func(k string) string {
+		if k == "SLUICE_ENABLE_RESET" {
+			return "maybe"
+		}
+		return ""
+	}, io.Discard); err == nil {
+		t.Fatal("bad SLUICE_ENABLE_RESET accepted")
+	}
+	if _, err := parseServeFlags([]string{"extra"}, getenv, io.Discard); err == nil {
+		t.Fatal("positional argument accepted")
+	}
+	if _, err := parseLogLevel("loud"); err == nil {
+		t.Fatal("bad log level accepted")
+	}
+}
+
+// TestRunDispatch checks the subcommand dispatcher's exit codes and output.
+func TestRunDispatch(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"version"}, os.Getenv, &out, &errOut); code != 0 || !strings.HasPrefix(out.String(), "sluice dev (commit ") {
+		t.Fatalf("version: %d %q %q", code, out.String(), errOut.String())
+	}
+	if code := run([]string{"frobnicate"}, os.Getenv, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "unknown command") {
+		t.Fatalf("unknown command: %d %q", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run(nil, os.Getenv, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "serve ") {
+		t.Fatalf("no command: %d %q", code, errOut.String())
+	}
+	if code := run([]string{"serve", "--fsync", "sometimes", "--addr", "127.0.0.1:0", "--data", t.TempDir()}, os.Getenv, &out, &errOut); code != 1 {
+		t.Fatalf("bad --fsync: exit %d", code)
+	}
+}
+
+// TestBinaryServeAndSIGTERM builds the binary, runs `sluice serve` on a free
+// port with a temporary data directory, checks /health, sends SIGTERM and
+// checks for a clean exit (status 0, engine closed, data directory
+// created).
+func TestBinaryServeAndSIGTERM(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "sluice")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version=v0.0.0-test", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	version, err := exec.Command(bin, "version").Output()
+	if err != nil || !strings.HasPrefix(string(version), "sluice v0.0.0-test (commit ") {
+		t.Fatalf("version: %q, %v", version, err)
+	}
+
+	dataDir := filepath.Join(t.TempDir(), "data")
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", dataDir, "--enable-reset")
+	cmd.Env = append(os.Environ(), "SLUICE_LOG_LEVEL=debug")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() }) // no-op after a clean exit
+
+	// Read the log until the server reports its address; keep the rest.
+	lines := bufio.NewScanner(stderr)
+	addrPattern := regexp.MustCompile(`msg="sluice: serving" addr=(\S+)`)
+	var addr string
+	var log strings.Builder
+	for addr == "" && lines.Scan() {
+		log.WriteString(lines.Text() + "\n")
+		if m := addrPattern.FindStringSubmatch(lines.Text()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" {
+		t.Fatalf("server never reported its address:\n%s", log.String())
+	}
+	resp, err := http.Get("http://" + addr + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), `{"status":"ok"`) {
+		t.Fatalf("/health: %d %s", resp.StatusCode, body)
+	}
+	resp, err = http.Post("http://"+addr+"/_sluice/reset", "", nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("reset: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for lines.Scan() {
+		log.WriteString(lines.Text() + "\n")
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, log.String())
+	}
+	for _, want := range []string{"draining in-flight requests", "engine closed"} {
+		if !strings.Contains(log.String(), want) {
+			t.Fatalf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+	if _, err := os.Stat(dataDir); err != nil {
+		t.Fatalf("data directory: %v", err)
+	}
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/segment"
+	"github.com/sluice-dev/sluice/server"
+)
+
+var _ = registerCommand(&command{
+	name:    "serve",
+	summary: "serve the AWS APIs on one port (SQS, SNS, Kinesis, Firehose)",
+	run:     runServe,
+})
+
+// serveConfig is what the serve flags and SLUICE_* variables set.
+type serveConfig struct {
+	addr        string
+	dataDir     string
+	fsync       string
+	logLevel    string
+	hostname    string
+	accountID   string
+	enableReset bool
+}
+
+// shutdownTimeout bounds the drain of in-flight requests after a signal;
+// long polls are cancelled at once, so only slow writes can take this long.
+const shutdownTimeout = 30 * time.Second
+
+// parseServeFlags reads flags, falling back to SLUICE_<FLAG> environment
+// variables (flag > environment > default).
+func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	enableReset := false
+	if v := getenv("SLUICE_ENABLE_RESET"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("SLUICE_ENABLE_RESET=%q: want true or false", v)
+		}
+		enableReset = b
+	}
+	fs := flag.NewFlagSet("sluice serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", env("SLUICE_ADDR", server.DefaultAddr), "listen address (env SLUICE_ADDR)")
+	fs.StringVar(&c.dataDir, "data", env("SLUICE_DATA", "./sluice-data"), "data directory (env SLUICE_DATA)")
+	fs.StringVar(&c.fsync, "fsync", env("SLUICE_FSYNC", "always"),
+		"when writes are acknowledged: always | interval=DURATION | never (env SLUICE_FSYNC)")
+	fs.StringVar(&c.logLevel, "log-level", env("SLUICE_LOG_LEVEL", "info"), "debug | info | warn | error (env SLUICE_LOG_LEVEL)")
+	fs.StringVar(&c.hostname, "hostname", env("SLUICE_HOSTNAME", ""),
+		"host[:port] used in URLs handed to clients such as queue URLs; empty: the request's Host (env SLUICE_HOSTNAME)")
+	fs.StringVar(&c.accountID, "account-id", env("SLUICE_ACCOUNT_ID", server.DefaultAccountID), "12-digit AWS account id (env SLUICE_ACCOUNT_ID)")
+	fs.BoolVar(&c.enableReset, "enable-reset", enableReset,
+		"serve POST /_sluice/reset, which deletes all resources and data (env SLUICE_ENABLE_RESET)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return c, nil
+}
+
+func parseLogLevel(s string) (slog.Level, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+	}
+	return level, nil
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, _, stderr io.Writer) int {
+	c, err := parseServeFlags(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice serve: %v\n", err)
+		return 2
+	}
+	level, err := parseLogLevel(c.logLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice serve: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if err := serve(ctx, c, logger); err != nil {
+		logger.Error("sluice: exiting", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// serve opens the engine, serves until ctx is cancelled, then drains
+// in-flight requests and closes the engine.
+func serve(ctx context.Context, c serveConfig, logger *slog.Logger) (err error) {
+	policy, err := segment.ParseSyncPolicy(c.fsync)
+	if err != nil {
+		return fmt.Errorf("--fsync: %w", err)
+	}
+	cfg := server.Config{Addr: c.addr, Hostname: c.hostname, AccountID: c.accountID, EnableReset: c.enableReset, Logger: logger}
+	if err := cfg.EnsureDefaults().Validate(); err != nil {
+		return err
+	}
+	db, err := engine.Open(c.dataDir, &engine.Options{Sync: policy, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", c.dataDir, err)
+	}
+	defer func() {
+		if closeErr := db.Close(); closeErr != nil {
+			err = errors.Join(err, fmt.Errorf("closing the engine: %w", closeErr))
+			return
+		}
+		logger.Info("sluice: engine closed", "data", c.dataDir)
+	}()
+	srv, err := server.New(db, cfg)
+	if err != nil {
+		return err
+	}
+	svcs, err := services(db, logger)
+	if err != nil {
+		return err
+	}
+	for _, svc := range svcs {
+		if err := srv.Register(svc); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	logger.Info("sluice: starting", "version", version, "data", c.dataDir, "fsync", policy.String(), "enable_reset", c.enableReset)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return err // the listener failed; nothing is in flight
+	case <-ctx.Done():
+	}
+	logger.Info("sluice: signal received, draining in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	return <-served
+}
