@@ -348,3 +348,40 @@ func TestIdleRelease(t *testing.T) {
 		t.Fatalf("read %d records", len(got))
 	}
 }
+
+// TestReadAllocations checks that reading allocates nothing per record:
+// a Read over 2,000 records of sealed segments (mmapped on real files,
+// ReadAt on MemFS) costs a small constant number of allocations.
+func TestReadAllocations(t *testing.T) {
+	for _, name := range []string{"mem", "disk"} {
+		fs, dir := vfs.FS(vfs.NewMem()), "log"
+		if name == "disk" {
+			fs, dir = vfs.Default, t.TempDir()
+		}
+		l, err := Open(dir, &Options{FS: fs, SegmentSizeBytes: 64 << 10, Sync: SyncPolicy{Mode: SyncNever}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2000; i++ {
+			if _, err := l.Append([]Entry{{Payload: make([]byte, 200)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n := 0
+		fn := func(r *Record) error { n++; return nil }
+		allocs := testing.AllocsPerRun(20, func() {
+			if _, err := l.Read(1, 0, 0, fn); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs > 2 {
+			t.Errorf("%s: %.1f allocations per Read of 2000 records", name, allocs)
+		}
+		if st := l.Stats(); name == "disk" && st.MappedSegments == 0 {
+			t.Errorf("disk: no segment mmapped")
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
