@@ -74,7 +74,7 @@ type segment struct {
 	sealed    bool         // no more appends; immutable
 	indexed   bool         // index covers the segment (false until a sealed segment found at Open is scanned)
 	index     []indexEntry // sparse, in offset order
-	refs      int // readers and deleters holding the segment
+	refs      int          // readers and deleters holding the segment
 	deleted   bool
 	mapping   []byte   // read-only mmap of a sealed segment
 	readFile  vfs.File // read handle when not mapped
