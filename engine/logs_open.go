@@ -30,6 +30,9 @@ func (db *DB) openLog(entityID uint64, partition uint32) (*segment.Log, error) {
 	// TODO(engine): open outside the lock if recovery of one log ever
 	// becomes slow enough to stall others (it is bounded by the unsynced
 	// tail).
+	if err := db.ensureEntityLogsDir(entityID); err != nil {
+		return nil, err
+	}
 	segmentOpts := db.opts.segmentOptions()
 	l, err := segment.Open(db.partitionDir(id), &segmentOpts)
 	if err != nil {
@@ -73,4 +76,17 @@ func closeEach(logs []*segment.Log) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ensureEntityLogsDir creates logs/<entity> with a durable directory entry;
+// segment makes the partition directory under it durable itself.
+func (db *DB) ensureEntityLogsDir(entityID uint64) error {
+	dir := db.entityLogsDir(entityID)
+	if _, err := db.opts.FS.Stat(dir); err == nil {
+		return nil
+	}
+	if err := db.opts.FS.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("engine: create %s: %w", dir, err)
+	}
+	return db.syncDir(db.logsDir)
 }
