@@ -1,0 +1,85 @@
+# Sluice build, test and CI entry points. Needs only Go, Python 3 with boto3
+# and the AWS CLI (for the smoke suite); tools are installed under bin/tools.
+#
+#   make build      bin/sluice
+#   make run        build, then serve on :4566 with data in ./sluice-data
+#   make test       format check, vet, staticcheck, go test -race, smoke suite
+#   make testrace   go test -race only
+#   make smoke      build, then the Python smoke suite against bin/sluice
+#   make fuzz       every fuzz target for FUZZTIME (default 10s)
+#   make bench      every Go benchmark
+#   make lint       format check, vet, staticcheck
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+GO          ?= go
+PYTHON      ?= python3
+BIN         := $(CURDIR)/bin
+TOOLS       := $(BIN)/tools
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -X main.version=$(VERSION)
+TEST_TIMEOUT ?= 15m
+TESTFLAGS   ?=
+FUZZTIME    ?= 10s
+BENCHTIME   ?= 1s
+BENCH       ?= .
+ADDR        ?= :4566
+DATA        ?= ./sluice-data
+
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK         := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
+
+.PHONY: all build run test unit testrace smoke fuzz bench lint fmtcheck vet staticcheck clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/sluice ./cmd/sluice
+
+run: build
+	$(BIN)/sluice serve --addr $(ADDR) --data $(DATA)
+
+test: lint testrace smoke
+
+# Tests with invariant checks compiled in, without the race detector.
+unit:
+	$(GO) test -tags invariants -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...
+
+testrace:
+	$(GO) test -race -tags invariants -shuffle=on -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...
+
+smoke: build
+	$(PYTHON) tests/smoke/run.py --binary $(BIN)/sluice
+
+lint: fmtcheck vet staticcheck
+
+fmtcheck:
+	@unformatted="$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*' -not -path './.cache/*'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(TOOLS)/staticcheck $@
+
+# Runs every FuzzX target of every package for FUZZTIME each.
+fuzz:
+	for pkg in $$($(GO) list ./...); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -timeout $(TEST_TIMEOUT) ./...
+
+clean:
+	rm -rf $(BIN)
