@@ -50,7 +50,9 @@
 // the kind's public sentinels (ErrQueueExists, ErrStreamNotFound, ...).
 //
 // 2. Logs (logs_open.go). One segment.Log per partition, opened lazily with
-// the engine's Options and owned by the DB (never Close one yourself):
+// the engine's Options and owned by the DB (never Close one yourself;
+// openLog fails with ErrClosed after Close). Logs live in
+// <dir>/logs/<entityID>/<partition>/:
 //
 //	func (db *DB) openLog(entityID uint64, partition uint32) (*segment.Log, error)
 //	func (db *DB) closeLogs(entityID uint64) error  // close, keep files
@@ -72,6 +74,11 @@
 // index.CursorKey, index.EntityMetaKey, and the dedup helpers
 // (Batch.PutDedup, DB.GetDedup, DB.ExpireDedup). catalogDelete removes it all
 // with one range tombstone. Message payloads never go into the index.
+//
+// Open does not call into kinds: a kind recovers its in-memory state lazily,
+// on first access to a resource (catalogGet, then the index and openLog).
+// A kind that needs background work from startup (deliverers, exporters,
+// retention) adds one call at the end of DB.open in engine.go.
 //
 // Time comes only from db.Clock(); never call time.Now in this package.
 //

@@ -155,7 +155,7 @@ func (db *DB) Close() error {
 	db.ops.cond.Broadcast()
 	db.ops.Unlock()
 
-	errs := []error{db.closeKinds(), db.closeAllLogs(), db.index.Close(), db.lock.Close()}
+	errs := []error{db.closeKinds(), db.closeAllLogs(true /* final */), db.index.Close(), db.lock.Close()}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("engine: close %s: %w", db.dir, err)
 	}
@@ -201,7 +201,7 @@ func (db *DB) Reset(ctx context.Context) error {
 
 // resetData runs with no operation in flight.
 func (db *DB) resetData() error {
-	if err := errors.Join(db.closeKinds(), db.closeAllLogs()); err != nil {
+	if err := errors.Join(db.closeKinds(), db.closeAllLogs(false /* final */)); err != nil {
 		return err
 	}
 	db.catalogMu.Lock()

@@ -239,6 +239,9 @@ func TestEngineCloseWaitsForOperations(t *testing.T) {
 	if err := <-closed; err != nil {
 		t.Fatalf("Close: %v", err)
 	}
+	if _, err := db.openLog(1, 0); !errors.Is(err, ErrClosed) {
+		t.Fatalf("openLog after Close: got %v, want ErrClosed", err)
+	}
 }
 
 // TestEngineResetWaitsForOperations checks that Reset wakes waiters through

@@ -12,6 +12,9 @@ import (
 type logRegistry struct {
 	sync.Mutex
 	open map[logID]*segment.Log
+	// closed is set by Close: openLog then fails instead of opening a log
+	// nobody would close. Reset closes every log but leaves it false.
+	closed bool
 }
 
 func (r *logRegistry) init() { r.open = make(map[logID]*segment.Log) }
@@ -24,6 +27,9 @@ func (db *DB) openLog(entityID uint64, partition uint32) (*segment.Log, error) {
 	id := logID{entity: entityID, partition: partition}
 	db.logs.Lock()
 	defer db.logs.Unlock()
+	if db.logs.closed {
+		return nil, ErrClosed
+	}
 	if l, ok := db.logs.open[id]; ok {
 		return l, nil
 	}
@@ -56,9 +62,11 @@ func (db *DB) closeLogs(entityID uint64) error {
 	return closeEach(toClose)
 }
 
-// closeAllLogs closes every open log.
-func (db *DB) closeAllLogs() error {
+// closeAllLogs closes every open log; final (from Close) also makes later
+// openLog calls fail with ErrClosed.
+func (db *DB) closeAllLogs(final bool) error {
 	db.logs.Lock()
+	db.logs.closed = db.logs.closed || final
 	toClose := make([]*segment.Log, 0, len(db.logs.open))
 	for id, l := range db.logs.open {
 		toClose = append(toClose, l)
