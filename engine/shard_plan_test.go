@@ -8,16 +8,16 @@ import (
 	"time"
 )
 
-var testEpoch = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+var streamTestEpoch = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // newTestMeta returns valid metadata for a PROVISIONED stream of n shards.
 func newTestMeta(n int) *streamMeta {
 	m := &streamMeta{
 		Name: "s", Namespace: Namespace{Account: "000000000000", Region: "us-east-1"},
-		Created: testEpoch, Mode: StreamModeProvisioned, Retention: streamRetentionDefault,
+		Created: streamTestEpoch, Mode: StreamModeProvisioned, Retention: streamRetentionDefault,
 		MaxRecordSizeKiB: streamRecordKiBDefault, EncryptionType: "NONE",
 	}
-	m.initialShards(n, testEpoch)
+	m.initialShards(n, streamTestEpoch)
 	return m
 }
 
@@ -105,31 +105,31 @@ func TestPlanSplit(t *testing.T) {
 		name    string
 		shard   int
 		key     Uint128
-		wantErr error // nil, ErrShardNotFound, or errValidation
+		wantErr error // nil, ErrShardNotFound, or errAnyValidation
 	}{
 		{"middle", 0, mid, nil},
 		{"start+2", 0, Uint128{Lo: 2}, nil},
-		{"end", 0, MaxUint128, errValidation},
+		{"end", 0, MaxUint128, errAnyValidation},
 		{"end-1", 0, MaxUint128.sub1(), nil},
-		{"start+1", 0, Uint128{Lo: 1}, errValidation},
-		{"start", 0, Uint128{}, errValidation},
+		{"start+1", 0, Uint128{Lo: 1}, errAnyValidation},
+		{"start", 0, Uint128{}, errAnyValidation},
 		{"missing shard", 3, mid, ErrShardNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newTestMeta(1)
-			plan, err := m.planSplit(tt.shard, tt.key, testEpoch)
-			checkErrClass(t, err, tt.wantErr)
+			plan, err := m.planSplit(tt.shard, tt.key, streamTestEpoch)
+			checkStreamErr(t, err, tt.wantErr)
 			if err != nil {
 				return
 			}
-			applyPlan(m, plan, testEpoch)
+			applyPlan(m, plan, streamTestEpoch)
 			checkLineage(t, m, plan)
 			a, b := m.shard(1), m.shard(2)
 			if a.HashEnd != tt.key.sub1() || b.HashStart != tt.key || a.Parent != 0 || b.Parent != 0 {
 				t.Fatalf("children %+v %+v", a, b)
 			}
-			if _, err := m.planSplit(0, tt.key, testEpoch); !isValidation(err) {
+			if _, err := m.planSplit(0, tt.key, streamTestEpoch); !isValidationError(err) {
 				t.Fatalf("splitting a closed shard: %v, want ValidationError", err)
 			}
 		})
@@ -147,19 +147,19 @@ func TestPlanMerge(t *testing.T) {
 	}{
 		{"ascending", 1, 2, nil},
 		{"descending", 2, 1, nil},
-		{"not adjacent", 0, 2, errValidation},
-		{"same shard", 1, 1, errValidation},
+		{"not adjacent", 0, 2, errAnyValidation},
+		{"same shard", 1, 1, errAnyValidation},
 		{"missing", 1, 9, ErrShardNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			m := newTestMeta(3)
-			plan, err := m.planMerge(tt.shard, tt.adjace, testEpoch)
-			checkErrClass(t, err, tt.wantErr)
+			plan, err := m.planMerge(tt.shard, tt.adjace, streamTestEpoch)
+			checkStreamErr(t, err, tt.wantErr)
 			if err != nil {
 				return
 			}
-			applyPlan(m, plan, testEpoch)
+			applyPlan(m, plan, streamTestEpoch)
 			checkLineage(t, m, plan)
 			c := m.shard(3)
 			if c.Parent != tt.shard || c.AdjacentParent != tt.adjace {
@@ -168,10 +168,10 @@ func TestPlanMerge(t *testing.T) {
 			if c.HashStart != m.shard(1).HashStart || c.HashEnd != m.shard(2).HashEnd {
 				t.Fatalf("child range %v..%v", c.HashStart, c.HashEnd)
 			}
-			if _, err := m.planMerge(3, 0, testEpoch); err != nil {
+			if _, err := m.planMerge(3, 0, streamTestEpoch); err != nil {
 				t.Fatalf("merging the child with its neighbour: %v", err)
 			}
-			if _, err := m.planMerge(1, 0, testEpoch); !isValidation(err) {
+			if _, err := m.planMerge(1, 0, streamTestEpoch); !isValidationError(err) {
 				t.Fatalf("merging a closed shard: %v, want ValidationError", err)
 			}
 		})
@@ -191,11 +191,11 @@ func TestPlanUniform(t *testing.T) {
 		"even10": func() *streamMeta { return newTestMeta(10) },
 		"uneven": func() *streamMeta {
 			m := newTestMeta(2)
-			plan, err := m.planSplit(0, Uint128{Hi: 12345}, testEpoch)
+			plan, err := m.planSplit(0, Uint128{Hi: 12345}, streamTestEpoch)
 			if err != nil {
 				panic(err)
 			}
-			applyPlan(m, plan, testEpoch)
+			applyPlan(m, plan, streamTestEpoch)
 			return m
 		},
 	}
@@ -204,11 +204,11 @@ func TestPlanUniform(t *testing.T) {
 		for target := (open + 1) / 2; target <= 2*open; target++ {
 			t.Run(fmt.Sprintf("%s-to-%d", name, target), func(t *testing.T) {
 				m := mk()
-				plan, err := m.planUniform(target, testEpoch)
+				plan, err := m.planUniform(target, streamTestEpoch)
 				if err != nil {
 					t.Fatal(err)
 				}
-				applyPlan(m, plan, testEpoch)
+				applyPlan(m, plan, streamTestEpoch)
 				checkLineage(t, m, plan)
 				got := m.openShards()
 				want := evenRanges(target)
@@ -225,12 +225,12 @@ func TestPlanUniform(t *testing.T) {
 	}
 	t.Run("double and halve need no intermediates", func(t *testing.T) {
 		m := newTestMeta(4)
-		plan, _ := m.planUniform(8, testEpoch)
+		plan, _ := m.planUniform(8, streamTestEpoch)
 		if len(plan.close) != 4 || len(plan.create) != 8 {
 			t.Fatalf("4->8: close %d create %d", len(plan.close), len(plan.create))
 		}
-		applyPlan(m, plan, testEpoch)
-		plan, _ = m.planUniform(4, testEpoch)
+		applyPlan(m, plan, streamTestEpoch)
+		plan, _ = m.planUniform(4, streamTestEpoch)
 		if len(plan.close) != 8 || len(plan.create) != 4 {
 			t.Fatalf("8->4: close %d create %d", len(plan.close), len(plan.create))
 		}
@@ -242,7 +242,7 @@ func TestPlanUniform(t *testing.T) {
 	})
 	t.Run("same count is a no-op", func(t *testing.T) {
 		m := newTestMeta(5)
-		plan, _ := m.planUniform(5, testEpoch)
+		plan, _ := m.planUniform(5, streamTestEpoch)
 		if len(plan.close) != 0 || len(plan.create) != 0 {
 			t.Fatalf("5->5 plan %+v", plan)
 		}
@@ -255,22 +255,22 @@ func TestPlanUniform(t *testing.T) {
 func TestPlanUniformLimits(t *testing.T) {
 	m := newTestMeta(4)
 	for _, target := range []int{9, 1, 0, -1} {
-		if _, err := m.planUniform(target, testEpoch); err == nil {
+		if _, err := m.planUniform(target, streamTestEpoch); err == nil {
 			t.Fatalf("4 -> %d accepted", target)
 		}
 	}
-	if _, err := m.planUniform(9, testEpoch); !errors.Is(err, ErrLimitExceeded) {
+	if _, err := m.planUniform(9, streamTestEpoch); !errors.Is(err, ErrLimitExceeded) {
 		t.Fatalf("4 -> 9: %v, want ErrLimitExceeded", err)
 	}
 	m3 := newTestMeta(3)
-	if _, err := m3.planUniform(1, testEpoch); !errors.Is(err, ErrLimitExceeded) {
+	if _, err := m3.planUniform(1, streamTestEpoch); !errors.Is(err, ErrLimitExceeded) {
 		t.Fatalf("3 -> 1: %v, want ErrLimitExceeded (below half)", err)
 	}
-	if _, err := m3.planUniform(2, testEpoch); err != nil {
+	if _, err := m3.planUniform(2, streamTestEpoch); err != nil {
 		t.Fatalf("3 -> 2: %v", err)
 	}
 
-	now := testEpoch
+	now := streamTestEpoch
 	for i := range shardCountUpdatesMax {
 		if _, err := m.planUniform(4, now); err != nil {
 			t.Fatalf("call %d: %v", i+1, err)
@@ -282,35 +282,35 @@ func TestPlanUniformLimits(t *testing.T) {
 		t.Fatalf("11th call within 24h: %v, want ErrLimitExceeded", err)
 	}
 	// The first call leaves the window 24 h after it was made.
-	if _, err := m.planUniform(4, testEpoch.Add(shardCountUpdateWindow)); err != nil {
+	if _, err := m.planUniform(4, streamTestEpoch.Add(shardCountUpdateWindow)); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 
 	m.Mode = StreamModeOnDemand
-	if _, err := m.planUniform(4, now.Add(48*time.Hour)); !isValidation(err) {
+	if _, err := m.planUniform(4, now.Add(48*time.Hour)); !isValidationError(err) {
 		t.Fatalf("ON_DEMAND UpdateShardCount: %v, want ValidationError", err)
 	}
-	if _, err := m.planSplit(0, Uint128{Hi: 5}, now); !isValidation(err) {
+	if _, err := m.planSplit(0, Uint128{Hi: 5}, now); !isValidationError(err) {
 		t.Fatalf("ON_DEMAND split: %v, want ValidationError", err)
 	}
 }
 
-// errValidation stands for "any *ValidationError" in table tests.
-var errValidation = errors.New("validation error")
+// errAnyValidation stands for "any *ValidationError" in table tests.
+var errAnyValidation = errors.New("validation error")
 
-func isValidation(err error) bool {
+func isValidationError(err error) bool {
 	var v *ValidationError
 	return errors.As(err, &v)
 }
 
-func checkErrClass(t *testing.T, err, want error) {
+func checkStreamErr(t *testing.T, err, want error) {
 	t.Helper()
 	switch {
 	case want == nil && err != nil:
 		t.Fatalf("unexpected error: %v", err)
-	case want == errValidation && !isValidation(err):
+	case want == errAnyValidation && !isValidationError(err):
 		t.Fatalf("error %v, want ValidationError", err)
-	case want != nil && want != errValidation && !errors.Is(err, want):
+	case want != nil && want != errAnyValidation && !errors.Is(err, want):
 		t.Fatalf("error %v, want %v", err, want)
 	}
 }

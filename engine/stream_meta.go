@@ -43,6 +43,9 @@ const (
 	// streamShardsMax bounds the shards (open and retained closed) one
 	// stream holds, so metadata stays small enough to rewrite per change.
 	streamShardsMax = 20000
+	// streamShardIndexMax bounds shard indexes: a shard's index is its log
+	// partition number (uint32).
+	streamShardIndexMax = 1<<31 - 1
 	// streamOpenShardsMax bounds the open shards of one stream.
 	streamOpenShardsMax = 10000
 	// onDemandShardCount is the shard count of a new ON_DEMAND stream
@@ -215,7 +218,7 @@ func (m *streamMeta) validate() error {
 		return bad("retention %v", m.Retention)
 	case m.MaxRecordSizeKiB < streamRecordKiBMin || m.MaxRecordSizeKiB > streamRecordKiBMax:
 		return bad("max record size %d KiB", m.MaxRecordSizeKiB)
-	case len(m.Shards) > streamShardsMax || m.NextShardIndex < 0 || m.NextShardIndex > 1<<40:
+	case len(m.Shards) > streamShardsMax || m.NextShardIndex < 0 || m.NextShardIndex > streamShardIndexMax:
 		return bad("%d shards, next index %d", len(m.Shards), m.NextShardIndex)
 	case len(m.Consumers) > streamConsumersMax:
 		return bad("%d consumers", len(m.Consumers))
@@ -374,7 +377,7 @@ func decodeStreamMeta(b []byte) (*streamMeta, error) {
 			m.Tags[k] = r.string(streamStringMaxBytes)
 		}
 	}
-	m.NextShardIndex = int(r.uvarintMax(1 << 40))
+	m.NextShardIndex = int(r.uvarintMax(streamShardIndexMax))
 	if n := r.count(streamShardsMax); n > 0 {
 		m.Shards = make([]ShardInfo, n)
 		for i := range m.Shards {
@@ -503,9 +506,9 @@ func (r *metaReader) uint128() Uint128 {
 }
 
 func (r *metaReader) shard(s *ShardInfo) {
-	s.Index = int(r.uvarintMax(1 << 40))
-	s.Parent = int(r.varintRange(-1, 1<<40))
-	s.AdjacentParent = int(r.varintRange(-1, 1<<40))
+	s.Index = int(r.uvarintMax(streamShardIndexMax))
+	s.Parent = int(r.varintRange(-1, streamShardIndexMax))
+	s.AdjacentParent = int(r.varintRange(-1, streamShardIndexMax))
 	s.HashStart = r.uint128()
 	s.HashEnd = r.uint128()
 	s.StartSeq = r.uvarint()

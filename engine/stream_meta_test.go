@@ -17,18 +17,18 @@ func fullTestMeta(t testing.TB) *streamMeta {
 	m.EncryptionType, m.KeyID = "KMS", "alias/aws/kinesis"
 	m.EnhancedMetrics = []string{"IncomingBytes", "OutgoingRecords"}
 	m.Tags = map[string]string{"env": "test", "team": "", "ü": "ß"}
-	plan, err := m.planSplit(0, Uint128{Hi: 1 << 40}, testEpoch.Add(time.Minute))
+	plan, err := m.planSplit(0, Uint128{Hi: 1 << 40}, streamTestEpoch.Add(time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.apply(plan, func(int) uint64 { return 42 }, testEpoch.Add(time.Minute))
-	plan, err = m.planMerge(1, 2, testEpoch.Add(2*time.Minute))
+	m.apply(plan, func(int) uint64 { return 42 }, streamTestEpoch.Add(time.Minute))
+	plan, err = m.planMerge(1, 2, streamTestEpoch.Add(2*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.apply(plan, func(int) uint64 { return 1 }, testEpoch.Add(2*time.Minute))
-	m.Consumers = []StreamConsumer{{Name: "c1", Created: testEpoch, Status: ConsumerActive}}
-	m.ShardCountUpdates = []time.Time{testEpoch.Add(3 * time.Minute)}
+	m.apply(plan, func(int) uint64 { return 1 }, streamTestEpoch.Add(2*time.Minute))
+	m.Consumers = []StreamConsumer{{Name: "c1", Created: streamTestEpoch, Status: ConsumerActive}}
+	m.ShardCountUpdates = []time.Time{streamTestEpoch.Add(3 * time.Minute)}
 	if err := m.validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -115,10 +115,10 @@ func FuzzDecodeStreamMeta(f *testing.F) {
 	})
 }
 
-// TestWriteFuzzCorpus regenerates the committed seed corpus of
+// TestStreamMetaFuzzCorpus regenerates the committed seed corpus of
 // FuzzDecodeStreamMeta when SLUICE_WRITE_CORPUS=1; otherwise it checks the
 // committed files still decode (so a format change is noticed).
-func TestWriteFuzzCorpus(t *testing.T) {
+func TestStreamMetaFuzzCorpus(t *testing.T) {
 	dir := filepath.Join("testdata", "fuzz", "FuzzDecodeStreamMeta")
 	seeds := map[string][]byte{
 		"minimal": encodeStreamMeta(nil, newTestMeta(1)),
