@@ -308,6 +308,20 @@ func (v *vstate) deliver(st *msgState, now, visibility int64) uint32 {
 	return st.receiveCount
 }
 
+// restoreInflight puts a just-tracked visible message back in flight as it
+// was before a restart (persisted receive state), without a new delivery.
+func (v *vstate) restoreInflight(st *msgState, receivedAt, deadline int64) {
+	v.nVisible--
+	v.nInflight++
+	st.status = statusInflight
+	st.receivedAt = receivedAt
+	st.deadline = deadline
+	if st.group != nil {
+		st.group.busy++
+	}
+	v.setDeadline(st)
+}
+
 // setDeadline inserts st into the deadline heap or fixes its position.
 func (v *vstate) setDeadline(st *msgState) {
 	if st.heapIndex >= 0 {

@@ -1,0 +1,146 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/sluice-dev/sluice/segment"
+)
+
+// FIFO delivery. Messages are tracked per message group (see vstate); a
+// receive takes the available group with the oldest head and delivers as
+// many of its messages as fit, in order, then the next group, and so on.
+// A group with any message in flight is not available, so no later message
+// of a group is delivered while an earlier one is in flight. Scanning reads
+// ahead of delivery only as far as needed to find available groups, and at
+// most fifoBufferMax undelivered messages.
+
+// fifoScanChunk is how many records a FIFO receive scans at a time when it
+// needs more available groups.
+const fifoScanChunk = 64
+
+// receiveAttempt remembers what a ReceiveRequestAttemptId returned.
+type receiveAttempt struct {
+	id        string
+	expiresAt int64
+	seqs      []uint64
+	gens      []uint32
+}
+
+func (q *Queue) receiveFIFOLocked(call *receiveCall) error {
+	if call.opts.AttemptID != "" {
+		replayed, err := q.replayAttemptLocked(call)
+		if err != nil || replayed {
+			return err
+		}
+	}
+	vs := q.mu.vs
+	for {
+		for !call.full() && vs.nInflight < InflightMax {
+			g := vs.popGroup()
+			if g == nil {
+				break
+			}
+			if err := q.deliverGroupLocked(call, g); err != nil {
+				return err
+			}
+		}
+		if call.full() || vs.nInflight >= InflightMax ||
+			vs.cursor >= q.log.NextSeq() || vs.buffered() >= fifoBufferMax {
+			break
+		}
+		before := vs.cursor
+		if err := q.scanLocked(call, fifoScanChunk); err != nil {
+			return err
+		}
+		if vs.cursor == before {
+			break
+		}
+	}
+	if call.opts.AttemptID != "" && len(call.out) > 0 {
+		q.recordAttemptLocked(call)
+	}
+	return nil
+}
+
+// deliverGroupLocked delivers g's visible messages in order until the call
+// is full or a message is not deliverable; it re-offers g if it is still
+// available (e.g. its head expired or moved).
+func (q *Queue) deliverGroupLocked(call *receiveCall, g *fifoGroup) error {
+	vs := q.mu.vs
+	members := append([]*msgState(nil), g.members()...)
+	for _, st := range members {
+		if call.full() || vs.nInflight >= InflightMax || st.status != statusVisible {
+			break
+		}
+		if err := q.deliverTrackedLocked(call, st); err != nil {
+			return err
+		}
+		if st.status == statusMoving {
+			break // the group stays locked until the move completes
+		}
+	}
+	vs.offerGroup(g)
+	return nil
+}
+
+// replayAttemptLocked answers a retried ReceiveRequestAttemptId: if every
+// message it returned is still in flight under the same receipt, they are
+// returned again with the same receipts and a fresh visibility timeout
+// (AWS). Otherwise the retry is a normal receive.
+func (q *Queue) replayAttemptLocked(call *receiveCall) (bool, error) {
+	q.expireAttemptsLocked(call.now)
+	a := q.mu.attempt[call.opts.AttemptID]
+	if a == nil || a.expiresAt <= call.now {
+		return false, nil
+	}
+	vs := q.mu.vs
+	for i, seq := range a.seqs {
+		st := vs.tracked[seq]
+		if st == nil || st.status != statusInflight || st.receiveCount != a.gens[i] {
+			return false, nil
+		}
+	}
+	for i, seq := range a.seqs {
+		st := vs.tracked[seq]
+		vs.changeVisibility(st, call.now, call.now+call.visibility)
+		_, err := q.log.Read(seq, 1, 0, func(rec *segment.Record) error {
+			if rec.Seq != seq {
+				return fmt.Errorf("engine: queue %s seq %d missing from the log", q.ref, seq)
+			}
+			if err := decodeMessageRecord(rec.Key, &call.rec); err != nil {
+				return err
+			}
+			q.appendDeliveryLocked(call, st, a.gens[i], rec.Payload)
+			return nil
+		})
+		if err != nil {
+			return false, fmt.Errorf("engine: receive from %s: %w", q.ref, err)
+		}
+	}
+	return true, nil
+}
+
+func (q *Queue) recordAttemptLocked(call *receiveCall) {
+	a := &receiveAttempt{id: call.opts.AttemptID, expiresAt: call.now + int64(dedupInterval)}
+	for _, st := range call.delivered {
+		a.seqs = append(a.seqs, st.seq)
+		a.gens = append(a.gens, st.receiveCount)
+	}
+	q.mu.attempts = append(q.mu.attempts, a)
+	q.mu.attempt[a.id] = a
+}
+
+// expireAttemptsLocked drops attempts past their 5 minutes (they are in
+// expiry order).
+func (q *Queue) expireAttemptsLocked(now int64) {
+	n := 0
+	for n < len(q.mu.attempts) && q.mu.attempts[n].expiresAt <= now {
+		if a := q.mu.attempts[n]; q.mu.attempt[a.id] == a {
+			delete(q.mu.attempt, a.id)
+		}
+		n++
+	}
+	if n > 0 {
+		q.mu.attempts = append(q.mu.attempts[:0], q.mu.attempts[n:]...)
+	}
+}

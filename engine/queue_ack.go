@@ -1,0 +1,231 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+)
+
+// Delete deletes the messages named by receipts and returns one error (or
+// nil) per receipt:
+//
+//   - a malformed receipt, or one of another queue: ErrReceiptInvalid;
+//   - an already deleted (or expired) message: nil (idempotent, as AWS);
+//   - a stale receipt (the message was received again since, or its
+//     visibility expired): on standard queues the message is deleted (AWS
+//     documents that an old receipt "might" delete; deleting is the useful
+//     choice for a consumer that processed it); on FIFO queues
+//     ErrReceiptStale (AWS: "The receipt handle has expired").
+//
+// Deletes are persisted in one unsynced index batch per call and synced
+// within stateSyncInterval (see queue_state.go).
+func (q *Queue) Delete(receipts [][]byte) []error {
+	errs := make([]error, len(receipts))
+	if err := q.db.enter(); err != nil {
+		fillErr(errs, err)
+		return errs
+	}
+	defer q.db.exit()
+	if len(receipts) == 0 {
+		return errs
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.mu.closed {
+		fillErr(errs, fmt.Errorf("%w: %s", ErrQueueNotFound, q.ref))
+		return errs
+	}
+	vs := q.mu.vs
+	end := q.log.NextSeq()
+	seqs := make([]uint64, 0, len(receipts))
+	unlocked := 0
+	for i, raw := range receipts {
+		r, err := q.parseOwnReceipt(raw, end)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		st := vs.tracked[r.seq]
+		if st == nil {
+			if r.seq < vs.cursor {
+				continue // finished already
+			}
+			// Not scanned since open: its receipt predates the restart.
+			ok, err := q.unscannedDeletable(r)
+			if err != nil || !ok {
+				errs[i] = err
+				if err == nil {
+					errs[i] = fmt.Errorf("%w: message %d was delivered again since", ErrReceiptStale, r.seq)
+				}
+				continue
+			}
+			seqs = append(seqs, r.seq)
+			continue
+		}
+		current := st.status == statusInflight && st.receiveCount == r.generation
+		switch {
+		case st.status == statusMoving:
+			continue // being moved to the dead-letter queue
+		case !current && q.fifo:
+			errs[i] = fmt.Errorf("%w: message %d", ErrReceiptStale, r.seq)
+			continue
+		}
+		if st.group != nil && st.status == statusInflight {
+			unlocked++
+		}
+		vs.remove(st)
+		seqs = append(seqs, r.seq)
+	}
+	if err := q.persistDeletesLocked(seqs); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	if unlocked > 0 {
+		q.wakeLocked(unlocked)
+	}
+	return errs
+}
+
+func fillErr(errs []error, err error) {
+	for i := range errs {
+		errs[i] = err
+	}
+}
+
+// parseOwnReceipt parses a receipt and checks it names a message this
+// queue could have delivered.
+func (q *Queue) parseOwnReceipt(raw []byte, end uint64) (receipt, error) {
+	r, err := parseReceipt(raw)
+	if err != nil {
+		return receipt{}, err
+	}
+	if r.entity != q.entity || r.seq >= end {
+		return receipt{}, fmt.Errorf("%w: not a receipt of queue %s", ErrReceiptInvalid, q.ref)
+	}
+	return r, nil
+}
+
+// unscannedDeletable decides a delete of a message above the scan cursor
+// (its receipt was issued before a restart). Standard queues delete it;
+// FIFO queues only if the receipt is the message's latest delivery.
+func (q *Queue) unscannedDeletable(r receipt) (bool, error) {
+	if !q.fifo {
+		return true, nil
+	}
+	v, ok, err := q.db.index.Get(q.stateKey(r.seq))
+	if err != nil || !ok {
+		return false, err
+	}
+	p, err := decodePersistedState(v)
+	if err != nil {
+		return false, err
+	}
+	return p.deleted || p.receiveCount == r.generation, nil
+}
+
+// persistDeletesLocked writes deletion marks for seqs (unsynced) and keeps
+// the restore cursor's loaded page consistent with them.
+func (q *Queue) persistDeletesLocked(seqs []uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	b := q.db.index.NewBatch()
+	defer b.Close()
+	mark := []byte{stateDeleted}
+	for _, seq := range seqs {
+		b.Set(q.stateKey(seq), mark)
+		if c := q.mu.restore; c != nil {
+			c.markDeleted(seq)
+		}
+	}
+	if err := b.Commit(false); err != nil {
+		return fmt.Errorf("engine: delete from %s: %w", q.ref, err)
+	}
+	q.markDirtyLocked()
+	return nil
+}
+
+// ChangeVisibility sets the visibility timeout of an in-flight message to
+// timeout from now (0 makes it visible at once). The total time in flight
+// of one delivery may not exceed 12 hours (ValidationError). A message not
+// in flight: ErrMessageNotInflight; a receipt of an earlier delivery:
+// ErrReceiptStale; malformed: ErrReceiptInvalid.
+func (q *Queue) ChangeVisibility(receipt []byte, timeout time.Duration) error {
+	return q.ChangeVisibilityBatch([][]byte{receipt}, []time.Duration{timeout})[0]
+}
+
+// ChangeVisibilityBatch is ChangeVisibility for several receipts (one
+// index write); it returns one error (or nil) per receipt.
+func (q *Queue) ChangeVisibilityBatch(receipts [][]byte, timeouts []time.Duration) []error {
+	errs := make([]error, len(receipts))
+	if len(timeouts) != len(receipts) {
+		fillErr(errs, invalidf("timeouts", "%d timeouts for %d receipts", len(timeouts), len(receipts)))
+		return errs
+	}
+	if err := q.db.enter(); err != nil {
+		fillErr(errs, err)
+		return errs
+	}
+	defer q.db.exit()
+	now := q.db.nowUnixNano()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.mu.closed {
+		fillErr(errs, fmt.Errorf("%w: %s", ErrQueueNotFound, q.ref))
+		return errs
+	}
+	call := receiveCall{now: now}
+	visible := 0
+	end := q.log.NextSeq()
+	for i, raw := range receipts {
+		st, err := q.changeOneLocked(raw, timeouts[i], now, end)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		call.delivered = append(call.delivered, st)
+		if st.status == statusVisible {
+			visible++
+		}
+	}
+	if err := q.persistDeliveriesLocked(&call); err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	if visible > 0 {
+		q.wakeLocked(visible)
+	}
+	return errs
+}
+
+func (q *Queue) changeOneLocked(raw []byte, timeout time.Duration, now int64, end uint64) (*msgState, error) {
+	if timeout < 0 || timeout > VisibilityTimeoutMax {
+		return nil, invalidf("VisibilityTimeout", "%s outside [0s, %s]", timeout, VisibilityTimeoutMax)
+	}
+	r, err := q.parseOwnReceipt(raw, end)
+	if err != nil {
+		return nil, err
+	}
+	vs := q.mu.vs
+	st := vs.tracked[r.seq]
+	if st == nil || (st.status != statusInflight && st.status != statusMoving) {
+		return nil, fmt.Errorf("%w: message %d", ErrMessageNotInflight, r.seq)
+	}
+	if st.receiveCount != r.generation {
+		return nil, fmt.Errorf("%w: message %d was delivered again since", ErrReceiptStale, r.seq)
+	}
+	if st.status == statusMoving {
+		return nil, fmt.Errorf("%w: message %d is moving to the dead-letter queue", ErrMessageNotInflight, r.seq)
+	}
+	deadline := now + int64(timeout)
+	if deadline > st.receivedAt+int64(VisibilityTimeoutMax) {
+		return nil, invalidf("VisibilityTimeout", "would keep the message in flight more than %s after it was received", VisibilityTimeoutMax)
+	}
+	vs.changeVisibility(st, now, deadline)
+	return st, nil
+}

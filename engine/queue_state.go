@@ -1,0 +1,353 @@
+package engine
+
+import (
+	"cmp"
+	"encoding/binary"
+	"slices"
+	"fmt"
+	"time"
+
+	"github.com/sluice-dev/sluice/index"
+	"github.com/sluice-dev/sluice/segment"
+)
+
+// Persisted queue state (index, under the queue's entity):
+//
+//	SeqKey(entity, spaceQueueMessages, seq) → 'D'                      deleted
+//	                                         → 'R' count firstReceived receivedAt deadline   (uvarint, varints)
+//	EntityMetaKey(entity, "floor")           → u64 BE: every seq below is finished
+//
+// Sends write nothing here: the log is the source of truth for what was
+// sent. Receives, deletes and visibility changes write their message's key
+// in one batch per call, committed without fsync (it reaches the OS, so a
+// process crash loses nothing). A per-queue flush runs at most
+// stateSyncInterval after the first unsynced write: it persists the floor,
+// drops the keys below it with one range tombstone, and commits with fsync,
+// which also makes every earlier unsynced write durable. So after a machine
+// crash or power loss, at most the last stateSyncInterval (plus one fsync)
+// of deletes, receive counts and visibility changes can be lost: those
+// messages are delivered again (at-least-once), never lost.
+//
+// After open, the queue starts with cursor = floor and an empty tracked set;
+// the restore cursor merges the persisted keys above the floor into the
+// scan, so deleted messages are skipped and in-flight messages come back in
+// flight with their receive count, generation and deadline (their receipts
+// stay valid).
+const (
+	spaceQueueMessages = index.SpaceUserMin
+	queueMetaFloor     = "floor"
+
+	stateDeleted  = 'D'
+	stateReceived = 'R'
+
+	// stateSyncInterval bounds how long a delete or receive stays
+	// unsynced in the index (the at-least-once window after a machine
+	// crash).
+	stateSyncInterval = 100 * time.Millisecond
+	// reclaimInterval is how often a queue with traffic checks whether
+	// whole log segments can be deleted (retention or fully consumed).
+	reclaimInterval = time.Minute
+	// restorePageSize is how many persisted keys the restore cursor loads
+	// at a time.
+	restorePageSize = 1024
+)
+
+// persistedState is one decoded message state key.
+type persistedState struct {
+	deleted         bool
+	receiveCount    uint32
+	firstReceivedAt int64
+	receivedAt      int64
+	deadline        int64
+}
+
+func appendReceivedState(dst []byte, st *msgState) []byte {
+	dst = append(dst, stateReceived)
+	dst = binary.AppendUvarint(dst, uint64(st.receiveCount))
+	dst = binary.AppendVarint(dst, st.firstReceivedAt)
+	dst = binary.AppendVarint(dst, st.receivedAt)
+	return binary.AppendVarint(dst, st.deadline)
+}
+
+func decodePersistedState(v []byte) (persistedState, error) {
+	if len(v) == 1 && v[0] == stateDeleted {
+		return persistedState{deleted: true}, nil
+	}
+	if len(v) == 0 || v[0] != stateReceived {
+		return persistedState{}, fmt.Errorf("engine: queue message state %x is corrupt", v)
+	}
+	var p persistedState
+	r := recordReader{buf: v, off: 1}
+	count := r.uvarint()
+	p.firstReceivedAt = r.varint()
+	p.receivedAt = r.varint()
+	p.deadline = r.varint()
+	if r.err == nil && (r.off != len(v) || count > 1<<32-1) {
+		r.fail("trailing bytes or count overflow")
+	}
+	if r.err != nil {
+		return persistedState{}, fmt.Errorf("engine: queue message state: %w", r.err)
+	}
+	p.receiveCount = uint32(count)
+	return p, nil
+}
+
+func (r *recordReader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.buf[r.off:])
+	if n <= 0 {
+		r.fail("bad varint")
+		return 0
+	}
+	r.off += n
+	return v
+}
+
+// restoreCursor walks the persisted message states above the floor in seq
+// order, a page at a time, in step with the queue's scan cursor. It never
+// sees keys written after open for seqs it has not reached: those are only
+// written for seqs below the scan cursor.
+type restoreCursor struct {
+	q     *Queue
+	page  []restoreEntry
+	next  int
+	from  uint64 // next seq to load from
+	limit uint64 // one past the last persisted seq at open (exclusive)
+}
+
+type restoreEntry struct {
+	seq   uint64
+	state persistedState
+}
+
+// lookup returns the persisted state of seq, if any. Calls must come with
+// non-decreasing seq.
+func (c *restoreCursor) lookup(seq uint64) (persistedState, bool, error) {
+	for {
+		for c.next < len(c.page) && c.page[c.next].seq < seq {
+			c.next++
+		}
+		if c.next < len(c.page) {
+			e := c.page[c.next]
+			return e.state, e.seq == seq, nil
+		}
+		if c.from >= c.limit || seq >= c.limit {
+			return persistedState{}, false, nil
+		}
+		if err := c.load(max(seq, c.from)); err != nil {
+			return persistedState{}, false, err
+		}
+	}
+}
+
+// markDeleted records a delete of seq (above the scan cursor) in the
+// loaded page, so a page loaded before the delete does not resurrect it.
+// Seqs not loaded yet are read from the index later, after the delete's
+// commit.
+func (c *restoreCursor) markDeleted(seq uint64) {
+	if seq >= c.from {
+		return
+	}
+	i, found := slices.BinarySearchFunc(c.page, seq, func(e restoreEntry, s uint64) int { return cmp.Compare(e.seq, s) })
+	if found {
+		c.page[i].state = persistedState{deleted: true}
+		return
+	}
+	if i < c.next {
+		return // the cursor passed it
+	}
+	c.page = slices.Insert(c.page, i, restoreEntry{seq: seq, state: persistedState{deleted: true}})
+}
+
+// done reports whether the cursor has passed every persisted key.
+func (c *restoreCursor) done(seq uint64) bool { return seq >= c.limit }
+
+func (c *restoreCursor) load(from uint64) error {
+	c.page, c.next = c.page[:0], 0
+	q := c.q
+	lower := q.stateKey(from)
+	upper := q.stateKey(c.limit)
+	c.from = c.limit
+	err := q.db.index.Scan(lower, upper, func(key, value []byte) error {
+		k, err := index.DecodeSeqKey(key)
+		if err != nil {
+			return err
+		}
+		st, err := decodePersistedState(value)
+		if err != nil {
+			return fmt.Errorf("%w (queue %s seq %d)", err, q.ref, k.Seq)
+		}
+		c.page = append(c.page, restoreEntry{seq: k.Seq, state: st})
+		if len(c.page) == restorePageSize {
+			c.from = k.Seq + 1
+			return index.ErrStop
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("engine: restore queue %s state: %w", q.ref, err)
+	}
+	return nil
+}
+
+// load reads the persisted floor and prepares the restore cursor (open).
+func (q *Queue) load() error {
+	floor := uint64(1)
+	v, ok, err := q.db.index.Get(index.EntityMetaKey(nil, q.entity, queueMetaFloor))
+	if err != nil {
+		return fmt.Errorf("engine: open queue %s: %w", q.ref, err)
+	}
+	if ok {
+		if len(v) != 8 {
+			return fmt.Errorf("engine: queue %s floor of %d bytes is corrupt", q.ref, len(v))
+		}
+		floor = binary.BigEndian.Uint64(v)
+	}
+	q.mu.persistedFloor = floor
+	floor = max(floor, q.log.FirstSeq())
+	q.mu.vs = newVState(q.fifo, floor)
+	q.mu.attempt = make(map[string]*receiveAttempt)
+	// Every persisted key is for a seq below the log end at open.
+	if limit := q.log.NextSeq(); limit > floor {
+		q.mu.restore = &restoreCursor{q: q, from: floor, limit: limit}
+	}
+	if q.fifo {
+		q.mu.dedup = newDedupWindow()
+		if err := q.rebuildDedup(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rebuildDedup refills the FIFO deduplication window from the log records
+// of the last dedupInterval.
+func (q *Queue) rebuildDedup() error {
+	now := q.db.nowUnixNano()
+	from, err := q.log.SeekTimestamp(now - int64(dedupInterval))
+	if err != nil {
+		return fmt.Errorf("engine: rebuild dedup of %s: %w", q.ref, err)
+	}
+	scope := q.mu.rec.Attributes.DeduplicationScope
+	end := q.log.NextSeq()
+	var m messageRecord
+	for from < end {
+		next, err := q.log.Read(from, 1024, 0, func(rec *segment.Record) error {
+			if err := decodeMessageRecord(rec.Key, &m); err != nil {
+				return fmt.Errorf("queue %s seq %d: %w", q.ref, rec.Seq, err)
+			}
+			if m.dedupID != "" {
+				q.mu.dedup.insertSettled(dedupKey(scope, m.groupID, m.dedupID), m.id, rec.Seq, rec.Timestamp+int64(dedupInterval))
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("engine: rebuild dedup of %s: %w", q.ref, err)
+		}
+		if next == from {
+			break
+		}
+		from = next
+	}
+	return nil
+}
+
+// markDirtyLocked records an unsynced state write and arms the flush.
+func (q *Queue) markDirtyLocked() {
+	q.mu.dirty = true
+	q.armFlushLocked(stateSyncInterval)
+}
+
+func (q *Queue) armFlushLocked(after time.Duration) {
+	if q.mu.flushArmed || q.mu.closed {
+		return
+	}
+	q.mu.flushArmed = true
+	if q.mu.flushTimer == nil {
+		q.mu.flushTimer = time.AfterFunc(after, q.flushFromTimer)
+	} else {
+		q.mu.flushTimer.Reset(after)
+	}
+}
+
+func (q *Queue) flushFromTimer() {
+	q.flushMu.Lock()
+	defer q.flushMu.Unlock()
+	q.mu.Lock()
+	q.mu.flushArmed = false
+	closed := q.mu.closed
+	q.mu.Unlock()
+	if closed {
+		return
+	}
+	if err := q.flushLocked(true); err != nil {
+		q.db.logger.Error("flushing queue state; will retry", "queue", q.ref.String(), "err", err)
+		q.mu.Lock()
+		q.armFlushLocked(stateSyncInterval)
+		q.mu.Unlock()
+	}
+}
+
+// flush persists the floor and syncs (see flushLocked).
+func (q *Queue) flush(sync bool) error {
+	q.flushMu.Lock()
+	defer q.flushMu.Unlock()
+	return q.flushLocked(sync)
+}
+
+// flushClosed is the final flush of Close: the queue is closed, so timers
+// no longer flush, and this must still run.
+func (q *Queue) flushClosed() error {
+	q.flushMu.Lock()
+	defer q.flushMu.Unlock()
+	return q.flushLocked(true)
+}
+
+// flushLocked (q.flushMu held) persists the floor, range-deletes the state
+// keys below it, commits (fsync if sync) and reclaims whole log segments
+// that are finished or past retention.
+func (q *Queue) flushLocked(sync bool) error {
+	now := q.db.nowUnixNano()
+	q.mu.Lock()
+	floor := q.mu.vs.floor
+	persisted := q.mu.persistedFloor
+	dirty := q.mu.dirty
+	q.mu.dirty = false
+	retention := q.mu.rec.Attributes.MessageRetention
+	reclaim := now-q.mu.lastReclaim >= int64(reclaimInterval) || floor != persisted
+	if reclaim {
+		q.mu.lastReclaim = now
+	}
+	q.mu.Unlock()
+	if floor != persisted || dirty {
+		b := q.db.index.NewBatch()
+		if floor != persisted {
+			b.Set(index.EntityMetaKey(nil, q.entity, queueMetaFloor), binary.BigEndian.AppendUint64(nil, floor))
+			b.DeleteRange(q.stateKey(0), q.stateKey(floor))
+		}
+		err := b.Commit(sync)
+		b.Close()
+		if err != nil {
+			q.mu.Lock()
+			q.mu.dirty = true
+			q.mu.Unlock()
+			return fmt.Errorf("engine: flush queue %s state: %w", q.ref, err)
+		}
+		q.mu.Lock()
+		q.mu.persistedFloor = floor
+		q.mu.Unlock()
+	}
+	if reclaim {
+		// Segments wholly below the persisted floor are finished. Deleting
+		// them only after the floor is durable keeps restart consistent.
+		if _, err := q.log.DeleteBefore(floor); err != nil {
+			return fmt.Errorf("engine: reclaim queue %s log: %w", q.ref, err)
+		}
+		if _, err := q.log.DeleteOlderThan(now - int64(retention)); err != nil {
+			return fmt.Errorf("engine: reclaim queue %s log: %w", q.ref, err)
+		}
+	}
+	return nil
+}
