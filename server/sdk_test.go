@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 
@@ -20,7 +21,14 @@ func TestMain(m *testing.M) {
 	// aws-sdk-go-v2 refuses to load config when AWS_CA_BUNDLE is set and
 	// the client is custom; the machine sets it.
 	os.Unsetenv("AWS_CA_BUNDLE")
-	os.Exit(m.Run())
+	code := m.Run()
+	if code == 0 {
+		if leaks := leakedGoroutines(); leaks != "" {
+			fmt.Fprintln(os.Stderr, "FAIL: "+leaks)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 func sdkConfig(t *testing.T) aws.Config {

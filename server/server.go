@@ -9,6 +9,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -78,6 +79,8 @@ func newServer(db resetter, cfg Config) (*Server, error) {
 		ReadTimeout:        cfg.ReadTimeout,
 		WriteTimeout:       cfg.WriteTimeout,
 		IdleTimeout:        cfg.IdleTimeout,
+		// Idle worker goroutines are reaped after this long.
+		MaxIdleWorkerDuration: 10 * time.Second,
 		// SigV4 headers plus a session token exceed the 4 KiB default.
 		ReadBufferSize:               16 << 10,
 		ReduceMemoryUsage:            false,
