@@ -3,9 +3,9 @@ package server
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
