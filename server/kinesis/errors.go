@@ -1,5 +1,3 @@
-//go:build ignore
-
 package kinesis
 
 import (
@@ -22,7 +20,6 @@ var (
 	errExpiredIterator  = kinesisError("ExpiredIteratorException", "Iterator expired.")
 	errExpiredNextToken = kinesisError("ExpiredNextTokenException", "The pagination token passed to the operation is expired.")
 	errValidation       = kinesisError("ValidationException", "Validation failed.")
-	errAccessDenied     = kinesisError("AccessDeniedException", "Access denied.")
 	errInternalFailure  = &awsproto.Error{Code: "InternalFailureException", Message: "Internal service failure.", HTTPStatus: http.StatusInternalServerError}
 )
 
@@ -55,7 +52,7 @@ var errorTable = []struct {
 // InvalidArgumentException with the engine's reason (it names only the
 // caller's own input); unknown errors stay as they are, so the server logs
 // them and answers InternalFailure.
-func (s *Service) mapError(err error) error {
+func mapError(err error) error {
 	var ae *awsproto.Error
 	if errors.As(err, &ae) {
 		return ae
@@ -103,12 +100,12 @@ func invalidArgument(message string) *awsproto.Error {
 
 // streamError maps err from a call on stream name, naming the stream in
 // not-found and exists messages as AWS does.
-func (s *Service) streamError(err error, ns engine.Namespace, name string) error {
+func streamError(err error, ns engine.Namespace, name string) error {
 	switch {
 	case errors.Is(err, engine.ErrStreamNotFound):
 		return streamNotFound(ns, name)
 	case errors.Is(err, engine.ErrStreamExists):
 		return streamExists(ns, name)
 	}
-	return s.mapError(err)
+	return mapError(err)
 }

@@ -25,10 +25,6 @@ const (
 	eventStreamPreludeBytes = 12
 	eventStreamCRCBytes     = 4
 	eventStreamTypeString   = 7
-	// eventStreamMessageBytesMax is the protocol's message size limit
-	// (16 MiB); an event is bounded well below it by
-	// subscriptionEventBytesMax.
-	eventStreamMessageBytesMax = 16 << 20
 )
 
 // eventHeader is one string-valued header.

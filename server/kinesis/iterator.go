@@ -144,7 +144,8 @@ func readShortString(b []byte, limit int) (s string, rest []byte, ok bool) {
 	return string(b[1 : 1+b[0]]), b[1+b[0]:], true
 }
 
-// expired reports whether it is older than the iterator lifetime at now.
+// expired reports whether it is older than the iterator lifetime at now,
+// at the millisecond precision the iterator records.
 func (it shardIterator) expired(now time.Time) bool {
-	return now.Sub(it.issued) > shardIteratorLifetime
+	return now.UnixMilli()-it.issued.UnixMilli() > shardIteratorLifetime.Milliseconds()
 }

@@ -54,9 +54,6 @@ const (
 	// streamNameLengthMax and consumerNameLengthMax bound resource names.
 	streamNameLengthMax   = 128
 	consumerNameLengthMax = 128
-	// consumersPerStreamMax is the number of registered enhanced fan-out
-	// consumers per stream.
-	consumersPerStreamMax = 20
 
 	// shardLimitDefault is the account shard quota DescribeLimits reports.
 	shardLimitDefault = 500
@@ -71,8 +68,4 @@ const (
 	// SubscribeToShardEvent (AWS: 2 MiB/s per shard per consumer).
 	subscriptionEventRecordsMax = 10_000
 	subscriptionEventBytesMax   = 2 << 20
-
-	// requestBodyBytesMax is the largest request body the service decodes:
-	// a full PutRecords in base64 (10 MiB × 4/3) plus envelope.
-	requestBodyBytesMax = 16 << 20
 )

@@ -256,7 +256,7 @@ func (ts *timestamp) UnmarshalCBOR(b []byte) error {
 	var raw cbor.RawTag
 	var content any
 	if len(b) > 0 && b[0]>>5 == 6 {
-		if err := raw.UnmarshalCBOR(b); err != nil {
+		if err := cbor.Unmarshal(b, &raw); err != nil {
 			return errTimestampInvalid
 		}
 		if raw.Number != cborTagEpoch {

@@ -1,5 +1,3 @@
-//go:build ignore
-
 package kinesis
 
 import (
@@ -24,6 +22,12 @@ type Config struct {
 	// ShardLimit is the account shard quota DescribeLimits reports.
 	// Default: 500.
 	ShardLimit int
+	// SubscriptionLifetime is how long one SubscribeToShard call streams
+	// before the server ends it. Default: 5 min (AWS).
+	SubscriptionLifetime time.Duration
+	// SubscriptionHeartbeat is the longest gap between two
+	// SubscribeToShard events. Default: 5 s (AWS).
+	SubscriptionHeartbeat time.Duration
 }
 
 // Service serves the Kinesis API over one engine DB.
@@ -52,6 +56,9 @@ type call struct {
 	// The encoder output is ignored then.
 	stream      func(w *bufio.Writer)
 	contentType string
+	// streamOwner is the value behind stream (a *subscription), so the
+	// transport can give it connection-level hooks.
+	streamOwner any
 }
 
 // decode decodes the request body into v in the call's encoding.
@@ -70,6 +77,12 @@ func New(db *engine.DB, cfg Config) (*Service, error) {
 	}
 	if cfg.ShardLimit <= 0 {
 		cfg.ShardLimit = shardLimitDefault
+	}
+	if cfg.SubscriptionLifetime <= 0 {
+		cfg.SubscriptionLifetime = subscriptionLifetime
+	}
+	if cfg.SubscriptionHeartbeat <= 0 {
+		cfg.SubscriptionHeartbeat = subscriptionHeartbeat
 	}
 	key, err := db.Secret(iteratorSecretName)
 	if err != nil {
@@ -169,7 +182,7 @@ func (s *Service) routerHandler(op operation) server.HandlerFunc {
 		}
 		c.out.cbor = c.cbor
 		if err := op(s, &c); err != nil {
-			return s.mapError(err)
+			return mapError(err)
 		}
 		if c.stream != nil {
 			return fmt.Errorf("kinesis: %s needs a streamed response, which the router does not support", req.Operation)

@@ -1,0 +1,391 @@
+package kinesis
+
+import (
+	"errors"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sluice-dev/sluice/engine"
+)
+
+// Data plane: PutRecord, PutRecords, GetShardIterator, GetRecords.
+//
+// Known differences from AWS: SequenceNumberForOrdering is validated and
+// otherwise ignored (sequence numbers always increase within a shard);
+// throughput limits apply only when the engine enforces them.
+
+func (s *Service) putRecord(c *call) error {
+	var in putRecordInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	var v validator
+	v.required("data", in.Data != nil)
+	v.required("partitionKey", in.PartitionKey != "")
+	if in.PartitionKey != "" {
+		v.length("partitionKey", in.PartitionKey, 1, partitionKeyLengthMax)
+	}
+	v.hashKey("explicitHashKey", in.ExplicitHashKey)
+	v.sequenceNumber("sequenceNumberForOrdering", in.SequenceNumberForOrdering)
+	st, t, err := s.openStream(c, in.streamRef, &v)
+	if err != nil {
+		return err
+	}
+	info := st.Info()
+	rec, err := toEngineRecord(&info, in.Data, in.PartitionKey, in.ExplicitHashKey)
+	if err != nil {
+		return err
+	}
+	results, err := st.Put(c.ctx, []engine.PutRecord{rec})
+	if err != nil {
+		return streamError(err, t.ns, t.name)
+	}
+	r := results[0]
+	if r.Err != nil {
+		if errors.Is(r.Err, engine.ErrThroughputExceeded) {
+			return errThroughput.WithMessage(throughputMessage(t, r.Shard))
+		}
+		return streamError(r.Err, t.ns, t.name)
+	}
+	var buf [64]byte
+	e := &c.out
+	e.objStart()
+	e.key("ShardId")
+	e.strBytes(appendShardID(buf[:0], r.Shard))
+	e.key("SequenceNumber")
+	e.strBytes(appendSequenceNumber(buf[:0], streamSeq(&info, r.Shard, r.Seq)))
+	writeEncryptionType(e, &info)
+	e.objEnd()
+	return nil
+}
+
+func writeEncryptionType(e *encoder, info *engine.StreamInfo) {
+	typ := info.EncryptionType
+	if typ == "" {
+		typ = "NONE"
+	}
+	e.kstr("EncryptionType", typ)
+}
+
+func throughputMessage(t target, shard int) string {
+	return "Rate exceeded for shard " + shardID(shard) + " in stream " + t.name + " under account " + t.ns.Account + "."
+}
+
+// toEngineRecord checks one record against the stream's record size limit
+// and the hash key range, and converts it. Data stays borrowed from the
+// decoded request.
+func toEngineRecord(info *engine.StreamInfo, data []byte, key, explicit string) (engine.PutRecord, error) {
+	rec := engine.PutRecord{PartitionKey: key, Data: data}
+	limit := info.MaxRecordSizeKiB << 10
+	if limit == 0 {
+		limit = recordDataBytesDefaultMax
+	}
+	if len(data)+len(key) > limit {
+		var v validator
+		v.fail("'java.nio.HeapByteBuffer[pos=0 lim="+itoa(len(data))+" cap="+itoa(len(data))+"]'", "data",
+			"Member must have length less than or equal to "+itoa(limit))
+		return rec, v.err()
+	}
+	if explicit != "" {
+		h, err := engine.ParseUint128(explicit)
+		if err != nil {
+			return rec, invalidArgument("Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was " + explicit)
+		}
+		rec.ExplicitHashKey = &h
+	}
+	return rec, nil
+}
+
+func (s *Service) putRecords(c *call) error {
+	var in putRecordsInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	var v validator
+	v.required("records", in.Records != nil)
+	if in.Records != nil && (len(in.Records) < 1 || len(in.Records) > putRecordsEntriesMax) {
+		v.fail("'[…]'", "records", "Member must have length less than or equal to "+itoa(putRecordsEntriesMax))
+		if len(in.Records) == 0 {
+			v.messages[len(v.messages)-1] = "Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1"
+		}
+	}
+	total := 0
+	for i := range in.Records {
+		r := &in.Records[i]
+		member := "records." + itoa(i+1) + ".member."
+		v.required(member+"data", r.Data != nil)
+		v.required(member+"partitionKey", r.PartitionKey != "")
+		if r.PartitionKey != "" && utf8.RuneCountInString(r.PartitionKey) > partitionKeyLengthMax {
+			v.length(member+"partitionKey", r.PartitionKey, 1, partitionKeyLengthMax)
+		}
+		v.hashKey(member+"explicitHashKey", r.ExplicitHashKey)
+		total += len(r.Data) + len(r.PartitionKey)
+	}
+	st, t, err := s.openStream(c, in.streamRef, &v)
+	if err != nil {
+		return err
+	}
+	if total > putRecordsBytesMax {
+		return invalidArgument("Records size exceeds 10 MB limit.")
+	}
+	info := st.Info()
+	recs := make([]engine.PutRecord, len(in.Records))
+	for i := range in.Records {
+		r := &in.Records[i]
+		if recs[i], err = toEngineRecord(&info, r.Data, r.PartitionKey, r.ExplicitHashKey); err != nil {
+			return err
+		}
+	}
+	results, err := st.Put(c.ctx, recs)
+	if err != nil {
+		return streamError(err, t.ns, t.name)
+	}
+	s.writePutRecordsResult(c, &info, t, results)
+	return nil
+}
+
+func (s *Service) writePutRecordsResult(c *call, info *engine.StreamInfo, t target, results []engine.PutResult) {
+	failed := 0
+	for i := range results {
+		if results[i].Err != nil {
+			failed++
+		}
+	}
+	var buf [64]byte
+	e := &c.out
+	e.objStart()
+	e.kint("FailedRecordCount", int64(failed))
+	e.key("Records")
+	e.arrStart()
+	for i := range results {
+		r := &results[i]
+		e.elem()
+		e.objStart()
+		switch {
+		case r.Err == nil:
+			e.key("SequenceNumber")
+			e.strBytes(appendSequenceNumber(buf[:0], streamSeq(info, r.Shard, r.Seq)))
+			e.key("ShardId")
+			e.strBytes(appendShardID(buf[:0], r.Shard))
+		case errors.Is(r.Err, engine.ErrThroughputExceeded):
+			e.kstr("ErrorCode", "ProvisionedThroughputExceededException")
+			e.kstr("ErrorMessage", throughputMessage(t, r.Shard))
+		default:
+			s.log.Error("kinesis: put record failed", "stream", t.name, "shard", r.Shard, "err", r.Err)
+			e.kstr("ErrorCode", "InternalFailure")
+			e.kstr("ErrorMessage", "Internal service failure.")
+		}
+		e.objEnd()
+	}
+	e.arrEnd()
+	writeEncryptionType(e, info)
+	e.objEnd()
+}
+
+// findShard returns the shard with the given AWS id, or a
+// ResourceNotFoundException naming it.
+func findShard(info *engine.StreamInfo, t target, id string) (*engine.ShardInfo, error) {
+	if idx, ok := parseShardID(id); ok {
+		for i := range info.Shards {
+			if info.Shards[i].Index == idx {
+				return &info.Shards[i], nil
+			}
+		}
+	}
+	return nil, shardNotFound(t.ns, t.name, id)
+}
+
+func (s *Service) getShardIterator(c *call) error {
+	var in getShardIteratorInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	var v validator
+	v.required("shardId", in.ShardID != "")
+	v.name("shardId", in.ShardID, 128)
+	v.required("shardIteratorType", in.ShardIteratorType != "")
+	v.enum("shardIteratorType", in.ShardIteratorType, iteratorTypes...)
+	v.sequenceNumber("startingSequenceNumber", in.StartingSequenceNumber)
+	st, t, err := s.openStream(c, in.streamRef, &v)
+	if err != nil {
+		return err
+	}
+	info := st.Info()
+	sh, err := findShard(&info, t, in.ShardID)
+	if err != nil {
+		return err
+	}
+	seq, err := startPosition(st, &info, sh, in.ShardIteratorType, in.StartingSequenceNumber, in.Timestamp, "StartingSequenceNumber")
+	if err != nil {
+		return streamError(err, t.ns, t.name)
+	}
+	tok := s.iterators.encode(shardIterator{
+		account: t.ns.Account, region: t.ns.Region, stream: t.name,
+		entityID: info.EntityID, shard: uint32(sh.Index), seq: seq, issued: s.now(),
+	})
+	e := &c.out
+	e.objStart()
+	e.kstr("ShardIterator", tok)
+	e.objEnd()
+	return nil
+}
+
+var iteratorTypes = []string{"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"}
+
+// startPosition resolves an iterator type to the log sequence to read
+// next. member names the sequence number parameter in messages.
+func startPosition(st *engine.Stream, info *engine.StreamInfo, sh *engine.ShardInfo, typ, seqText string, ts *timestamp, member string) (uint64, error) {
+	switch typ {
+	case "TRIM_HORIZON":
+		first, _, err := st.Bounds(sh.Index)
+		return first, err
+	case "LATEST":
+		_, next, err := st.Bounds(sh.Index)
+		return next, err
+	case "AT_TIMESTAMP":
+		if ts == nil {
+			return 0, invalidArgument("Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.")
+		}
+		return st.SeekTimestamp(sh.Index, ts.t)
+	case "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER":
+		if seqText == "" {
+			return 0, invalidArgument("Must specify " + member + " for iterator of type " + typ + ".")
+		}
+		n, err := parseSequenceNumber(seqText)
+		if err != nil || n.createdUnix != uint64(info.Created.Unix())&mask36 {
+			return 0, invalidArgument("Invalid " + member + ". It does not belong to shard " + shardID(sh.Index) + " of stream " + info.Name + ".")
+		}
+		if int(n.shard) != sh.Index {
+			return 0, invalidArgument("Invalid " + member + ". It encodes " + shardID(int(n.shard)) +
+				", while it was used in a call to a shard with " + shardID(sh.Index))
+		}
+		if typ == "AFTER_SEQUENCE_NUMBER" {
+			return n.seq + 1, nil
+		}
+		return n.seq, nil
+	}
+	return 0, invalidArgument("Invalid ShardIteratorType " + typ + ".")
+}
+
+func (s *Service) getRecords(c *call) error {
+	var in getRecordsInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	var v validator
+	v.required("shardIterator", in.ShardIterator != "")
+	if in.ShardIterator != "" {
+		v.length("shardIterator", in.ShardIterator, 1, 512)
+	}
+	v.intRange("limit", in.Limit, 1, getRecordsRecordsMax)
+	v.streamARN("streamARN", in.StreamARN)
+	if err := v.err(); err != nil {
+		return err
+	}
+	it, err := s.iterators.decode(in.ShardIterator)
+	if err != nil {
+		return invalidArgument("Invalid ShardIterator.")
+	}
+	now := s.now()
+	if it.expired(now) {
+		return errExpiredIterator.WithMessage("Iterator expired. The iterator was created at time " +
+			it.issued.UTC().Format(time.UnixDate) + " while right now it is " + now.UTC().Format(time.UnixDate) +
+			" which is further in the future than the tolerated delay of 300000 milliseconds.")
+	}
+	t := target{ns: engine.Namespace{Account: it.account, Region: it.region}, name: it.stream}
+	st, err := s.db.Stream(t.ns, t.name)
+	if err != nil {
+		return streamError(err, t.ns, t.name)
+	}
+	info := st.Info()
+	if info.EntityID != it.entityID {
+		return invalidArgument("Invalid ShardIterator.")
+	}
+	limit := getRecordsRecordsMax
+	if in.Limit != nil {
+		limit = int(*in.Limit)
+	}
+	return s.readRecords(c, st, &info, t, it, limit, now)
+}
+
+// readRecords writes the GetRecords output for one read from it.seq.
+func (s *Service) readRecords(c *call, st *engine.Stream, info *engine.StreamInfo, t target, it shardIterator, limit int, now time.Time) error {
+	shard := int(it.shard)
+	e := &c.out
+	e.objStart()
+	e.key("Records")
+	e.arrStart()
+	var lastArrival time.Time
+	kms := info.EncryptionType == "KMS"
+	var seqBuf [64]byte
+	next, err := st.Read(shard, it.seq, limit, getRecordsBytesMax, func(r *engine.StreamRecord) error {
+		e.elem()
+		writeRecord(e, info, shard, r, kms, &seqBuf)
+		lastArrival = r.Arrival
+		return nil
+	})
+	if err != nil {
+		return streamError(err, t.ns, t.name)
+	}
+	e.arrEnd()
+	_, tip, err := st.Bounds(shard)
+	if err != nil {
+		return streamError(err, t.ns, t.name)
+	}
+	sh := shardByIndex(info, shard)
+	if sh != nil && !sh.Open() && next >= sh.EndSeq {
+		// Read to the end of a closed shard: no next iterator, the children.
+		writeChildShards(e, info, shard)
+		e.kint("MillisBehindLatest", 0)
+		e.objEnd()
+		return nil
+	}
+	it.seq, it.issued = next, now
+	e.kstr("NextShardIterator", s.iterators.encode(it))
+	behind := int64(0)
+	if next < tip && !lastArrival.IsZero() {
+		behind = max(now.Sub(lastArrival).Milliseconds(), 0)
+	}
+	e.kint("MillisBehindLatest", behind)
+	e.objEnd()
+	return nil
+}
+
+func shardByIndex(info *engine.StreamInfo, index int) *engine.ShardInfo {
+	for i := range info.Shards {
+		if info.Shards[i].Index == index {
+			return &info.Shards[i]
+		}
+	}
+	return nil
+}
+
+// writeChildShards writes ChildShards: the shards split or merged from
+// parent, each with its parents and hash range.
+func writeChildShards(e *encoder, info *engine.StreamInfo, parent int) {
+	var buf [32]byte
+	e.key("ChildShards")
+	e.arrStart()
+	for i := range info.Shards {
+		ch := &info.Shards[i]
+		if ch.Parent != parent && ch.AdjacentParent != parent {
+			continue
+		}
+		e.elem()
+		e.objStart()
+		e.key("ShardId")
+		e.strBytes(appendShardID(buf[:0], ch.Index))
+		e.key("ParentShards")
+		e.arrStart()
+		for _, p := range []int{ch.Parent, ch.AdjacentParent} {
+			if p >= 0 {
+				e.elem()
+				e.strBytes(appendShardID(buf[:0], p))
+			}
+		}
+		e.arrEnd()
+		writeHashKeyRange(e, ch)
+		e.objEnd()
+	}
+	e.arrEnd()
+}

@@ -1,0 +1,261 @@
+package kinesis
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine"
+)
+
+// Shard listing and resharding: ListShards, SplitShard, MergeShards,
+// UpdateShardCount. Known difference from AWS: resharding completes before
+// the call returns, so the stream never reads UPDATING.
+
+func (s *Service) listShards(c *call) error {
+	var in listShardsInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	var v validator
+	v.intRange("maxResults", in.MaxResults, 1, 10_000)
+	v.name("exclusiveStartShardId", in.ExclusiveStartShardID, 128)
+	if in.ShardFilter != nil {
+		v.required("shardFilter.type", in.ShardFilter.Type != "")
+		v.enum("shardFilter.type", in.ShardFilter.Type,
+			"AFTER_SHARD_ID", "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST", "AT_TIMESTAMP", "FROM_TIMESTAMP")
+		v.name("shardFilter.shardId", in.ShardFilter.ShardID, 128)
+	}
+	limit := listShardsResultsDefault
+	if in.MaxResults != nil {
+		limit = min(int(*in.MaxResults), listShardsResultsDefault)
+	}
+	after := -1
+	var t target
+	if in.NextToken != "" {
+		if in.StreamName != "" || in.StreamARN != "" {
+			return invalidArgument("NextToken and StreamName cannot be provided together.")
+		}
+		if in.ExclusiveStartShardID != "" {
+			return invalidArgument("NextToken and ExclusiveStartShardId cannot be provided together.")
+		}
+		if in.ShardFilter != nil {
+			return invalidArgument("NextToken and ShardFilter cannot be provided together.")
+		}
+		if in.StreamCreationTimestamp != nil {
+			return invalidArgument("NextToken and StreamCreationTimestamp cannot be provided together.")
+		}
+		if err := v.err(); err != nil {
+			return err
+		}
+		tok, err := decodeListToken(in.NextToken, s.now())
+		if err != nil {
+			return err
+		}
+		n, err := strconv.Atoi(tok.after)
+		if err != nil || tok.stream == "" {
+			return invalidArgument("Invalid NextToken.")
+		}
+		after = n
+		t = target{ns: engine.Namespace{Account: tok.account, Region: tok.region}, name: tok.stream}
+	} else {
+		var err error
+		if t, err = resolveRef(c, in.streamRef, &v); err != nil {
+			return err
+		}
+		if in.ExclusiveStartShardID != "" {
+			if n, ok := parseShardID(in.ExclusiveStartShardID); ok {
+				after = n
+			}
+		}
+	}
+	st, err := s.db.Stream(t.ns, t.name)
+	if err != nil {
+		return streamError(err, t.ns, t.name)
+	}
+	info := st.Info()
+	if in.StreamCreationTimestamp != nil && in.StreamCreationTimestamp.t.Unix() != info.Created.Unix() {
+		return streamNotFound(t.ns, t.name)
+	}
+	shards, err := filterShards(&info, in.ShardFilter, s.now())
+	if err != nil {
+		return err
+	}
+	shards = shardsAfterIn(shards, after)
+	more := len(shards) > limit
+	if more {
+		shards = shards[:limit]
+	}
+	e := &c.out
+	e.objStart()
+	e.key("Shards")
+	e.arrStart()
+	for i := range shards {
+		e.elem()
+		writeShard(e, &info, &shards[i])
+	}
+	e.arrEnd()
+	if more {
+		e.kstr("NextToken", encodeListToken(listToken{
+			account: t.ns.Account, region: t.ns.Region, stream: t.name,
+			after: strconv.Itoa(shards[len(shards)-1].Index),
+		}, s.now()))
+	}
+	e.objEnd()
+	return nil
+}
+
+// shardsAfterIn returns the shards of a filtered (index-sorted) list whose
+// index is above after.
+func shardsAfterIn(shards []engine.ShardInfo, after int) []engine.ShardInfo {
+	out := shards[:0:0]
+	for _, sh := range shards {
+		if sh.Index > after {
+			out = append(out, sh)
+		}
+	}
+	return out
+}
+
+// filterShards applies a ListShards ShardFilter.
+func filterShards(info *engine.StreamInfo, f *shardFilter, now time.Time) ([]engine.ShardInfo, error) {
+	if f == nil {
+		return info.Shards, nil
+	}
+	var out []engine.ShardInfo
+	openAt := func(sh engine.ShardInfo, t time.Time) bool {
+		return !sh.Created.After(t) && (sh.Open() || sh.Closed.After(t))
+	}
+	switch f.Type {
+	case "AFTER_SHARD_ID":
+		if f.ShardID == "" {
+			return nil, invalidArgument("ShardId must be specified for the AFTER_SHARD_ID filter type.")
+		}
+		after, ok := parseShardID(f.ShardID)
+		if !ok {
+			after = -1
+		}
+		return shardsAfterIn(info.Shards, after), nil
+	case "AT_TRIM_HORIZON":
+		// The oldest retained shards: those whose parents are gone.
+		for _, sh := range info.Shards {
+			if !retained(info, sh.Parent) && !retained(info, sh.AdjacentParent) {
+				out = append(out, sh)
+			}
+		}
+	case "FROM_TRIM_HORIZON":
+		return info.Shards, nil
+	case "AT_LATEST":
+		for _, sh := range info.Shards {
+			if sh.Open() {
+				out = append(out, sh)
+			}
+		}
+	case "AT_TIMESTAMP", "FROM_TIMESTAMP":
+		if f.Timestamp == nil {
+			return nil, invalidArgument("Timestamp must be specified for the " + f.Type + " filter type.")
+		}
+		t := f.Timestamp.t
+		if t.Before(info.Created) {
+			t = info.Created
+		}
+		if t.After(now) {
+			t = now
+		}
+		for _, sh := range info.Shards {
+			if openAt(sh, t) || (f.Type == "FROM_TIMESTAMP" && sh.Created.After(t)) {
+				out = append(out, sh)
+			}
+		}
+	}
+	return out, nil
+}
+
+func retained(info *engine.StreamInfo, index int) bool {
+	return index >= 0 && shardByIndex(info, index) != nil
+}
+
+func (s *Service) splitShard(c *call) error {
+	var in splitShardInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	var v validator
+	v.required("shardToSplit", in.ShardToSplit != "")
+	v.name("shardToSplit", in.ShardToSplit, 128)
+	v.required("newStartingHashKey", in.NewStartingHashKey != "")
+	v.hashKey("newStartingHashKey", in.NewStartingHashKey)
+	st, t, err := s.openStream(c, in.streamRef, &v)
+	if err != nil {
+		return err
+	}
+	info := st.Info()
+	sh, err := findShard(&info, t, in.ShardToSplit)
+	if err != nil {
+		return err
+	}
+	key, err := engine.ParseUint128(in.NewStartingHashKey)
+	if err != nil {
+		return invalidArgument("NewStartingHashKey " + in.NewStartingHashKey + " is outside the hash key range.")
+	}
+	if err := st.Split(sh.Index, key); err != nil {
+		return streamError(err, t.ns, t.name)
+	}
+	return nil
+}
+
+func (s *Service) mergeShards(c *call) error {
+	var in mergeShardsInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	var v validator
+	v.required("shardToMerge", in.ShardToMerge != "")
+	v.name("shardToMerge", in.ShardToMerge, 128)
+	v.required("adjacentShardToMerge", in.AdjacentShardToMerge != "")
+	v.name("adjacentShardToMerge", in.AdjacentShardToMerge, 128)
+	st, t, err := s.openStream(c, in.streamRef, &v)
+	if err != nil {
+		return err
+	}
+	info := st.Info()
+	a, err := findShard(&info, t, in.ShardToMerge)
+	if err != nil {
+		return err
+	}
+	b, err := findShard(&info, t, in.AdjacentShardToMerge)
+	if err != nil {
+		return err
+	}
+	if err := st.Merge(a.Index, b.Index); err != nil {
+		return streamError(err, t.ns, t.name)
+	}
+	return nil
+}
+
+func (s *Service) updateShardCount(c *call) error {
+	var in updateShardCountInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	var v validator
+	v.required("targetShardCount", in.TargetShardCount != nil)
+	v.intRange("targetShardCount", in.TargetShardCount, 1, 1_000_000)
+	v.required("scalingType", in.ScalingType != "")
+	v.enum("scalingType", in.ScalingType, "UNIFORM_SCALING")
+	st, t, err := s.openStream(c, in.streamRef, &v)
+	if err != nil {
+		return err
+	}
+	current := st.Info().OpenShards
+	if err := st.UpdateShardCount(int(*in.TargetShardCount)); err != nil {
+		return streamError(err, t.ns, t.name)
+	}
+	e := &c.out
+	e.objStart()
+	e.kstr("StreamName", t.name)
+	e.kint("CurrentShardCount", int64(current))
+	e.kint("TargetShardCount", *in.TargetShardCount)
+	e.kstr("StreamARN", t.arn())
+	e.objEnd()
+	return nil
+}

@@ -1,0 +1,256 @@
+package kinesis
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/server/awsproto"
+)
+
+// SubscribeToShard pushes records over an AWS event stream
+// (application/vnd.amazon.eventstream) for up to five minutes: first an
+// "initial-response" event, then SubscribeToShardEvent events with
+// Records, ContinuationSequenceNumber and MillisBehindLatest whenever
+// records arrive, and at least every five seconds without them. When the
+// shard is closed and read to its end, the last event carries ChildShards
+// and no ContinuationSequenceNumber, and the stream ends. Event payloads
+// use the request's encoding (JSON or CBOR).
+//
+// Waiting uses the engine's Stream.Wait, so an idle subscription costs a
+// parked goroutine and one heartbeat every five seconds, no polling.
+//
+// Known differences from AWS: the one-subscription-per-consumer-per-shard
+// rule (ResourceInUseException on a second concurrent subscription) and the
+// 1 call/s rate are not enforced.
+
+// eventStreamContentType is the response content type of SubscribeToShard.
+const eventStreamContentType = "application/vnd.amazon.eventstream"
+
+func (s *Service) subscribeToShard(c *call) error {
+	var in subscribeToShardInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	var v validator
+	v.required("consumerARN", in.ConsumerARN != "")
+	v.required("shardId", in.ShardID != "")
+	v.name("shardId", in.ShardID, 128)
+	v.required("startingPosition", in.StartingPosition != nil)
+	if in.StartingPosition != nil {
+		v.required("startingPosition.type", in.StartingPosition.Type != "")
+		v.enum("startingPosition.type", in.StartingPosition.Type, iteratorTypes...)
+		v.sequenceNumber("startingPosition.sequenceNumber", in.StartingPosition.SequenceNumber)
+	}
+	if err := v.err(); err != nil {
+		return err
+	}
+	st, t, sc, err := s.consumerRef(&consumerInput{ConsumerARN: in.ConsumerARN})
+	if err != nil {
+		return err
+	}
+	if sc.Status != engine.ConsumerActive {
+		return errResourceInUse.WithMessage("Consumer " + sc.Name + " is not in ACTIVE state.")
+	}
+	info := st.Info()
+	sh, err := findShard(&info, t, in.ShardID)
+	if err != nil {
+		return err
+	}
+	pos := in.StartingPosition
+	seq, err := startPosition(st, &info, sh, pos.Type, pos.SequenceNumber, pos.Timestamp, "StartingSequenceNumber")
+	if err != nil {
+		return streamError(err, t.ns, t.name)
+	}
+	sub := &subscription{
+		s: s, st: st, t: t, shard: sh.Index, next: seq, cbor: c.cbor, ctx: c.ctx,
+		payloadType: awsproto.ContentTypeJSON11,
+	}
+	if c.cbor {
+		sub.payloadType = awsproto.ContentTypeCBOR11
+	}
+	c.contentType = eventStreamContentType
+	c.stream = sub.run
+	c.streamOwner = sub
+	return nil
+}
+
+// subscription is one running SubscribeToShard.
+type subscription struct {
+	s           *Service
+	st          *engine.Stream
+	t           target
+	shard       int
+	next        uint64
+	cbor        bool
+	ctx         context.Context
+	payloadType string
+	// extendDeadline, if set, pushes the connection's write deadline past
+	// the next heartbeat before each event (HTTP/1 connections, whose
+	// server-wide WriteTimeout is shorter than a subscription).
+	extendDeadline func(time.Time)
+
+	enc encoder // event payload
+	msg []byte  // framed message
+	// lastCount is the number of records the last read returned.
+	lastCount int
+	// heartbeatDue is set after an empty read; the next empty read (after
+	// waiting up to one heartbeat) is sent as a heartbeat event.
+	heartbeatDue bool
+}
+
+// run streams events to w until the lifetime ends, the shard ends, the
+// client goes away (a failed flush) or the server shuts down.
+func (sub *subscription) run(w *bufio.Writer) {
+	lifetime, heartbeat := sub.s.cfg.SubscriptionLifetime, sub.s.cfg.SubscriptionHeartbeat
+	ctx, cancel := context.WithTimeout(sub.ctx, lifetime)
+	defer cancel()
+	if !sub.send(w, sub.initialResponse(), heartbeat) {
+		return
+	}
+	for {
+		payload, ended, err := sub.readEvent()
+		if err != nil {
+			sub.sendException(w, err, heartbeat)
+			return
+		}
+		if payload != nil {
+			if !sub.send(w, payload, heartbeat) || ended {
+				return
+			}
+			if sub.lastCount > 0 {
+				continue // more may be waiting; read again before sleeping
+			}
+		}
+		waitCtx, waitCancel := context.WithTimeout(ctx, heartbeat)
+		err = sub.st.Wait(waitCtx, sub.shard, sub.next)
+		waitCancel()
+		if ctx.Err() != nil {
+			return // lifetime over or server shutting down
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			sub.sendException(w, err, heartbeat)
+			return
+		}
+	}
+}
+
+// initialResponse frames the initial-response event.
+func (sub *subscription) initialResponse() []byte {
+	body := []byte("{}")
+	if sub.cbor {
+		body = []byte{0xa0} // empty map
+	}
+	return appendEventMessage(sub.msg[:0], body,
+		eventHeader{":event-type", "initial-response"},
+		eventHeader{":message-type", "event"},
+		eventHeader{":content-type", sub.payloadType})
+}
+
+// readEvent reads what is available and frames one SubscribeToShardEvent.
+// It returns a nil payload when nothing was read and no heartbeat is due;
+// since the caller waits up to one heartbeat between reads, an empty read
+// after a wait is the heartbeat.
+func (sub *subscription) readEvent() (msg []byte, ended bool, err error) {
+	info := sub.st.Info()
+	shard := shardByIndex(&info, sub.shard)
+	if shard == nil {
+		return nil, false, engine.ErrShardNotFound
+	}
+	kms := info.EncryptionType == "KMS"
+	e := &sub.enc
+	e.reset(sub.cbor)
+	e.objStart()
+	e.key("Records")
+	e.arrStart()
+	var lastArrival time.Time
+	count := 0
+	var seqBuf [64]byte
+	next, err := sub.st.Read(sub.shard, sub.next, subscriptionEventRecordsMax, subscriptionEventBytesMax, func(r *engine.StreamRecord) error {
+		e.elem()
+		writeRecord(e, &info, sub.shard, r, kms, &seqBuf)
+		lastArrival = r.Arrival
+		count++
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	e.arrEnd()
+	sub.lastCount = count
+	sub.next = next
+	ended = !shard.Open() && next >= shard.EndSeq
+	if ended {
+		writeChildShards(e, &info, sub.shard)
+	} else {
+		e.key("ContinuationSequenceNumber")
+		e.strBytes(appendSequenceNumber(seqBuf[:0], streamSeq(&info, sub.shard, next-1)))
+	}
+	behind := int64(0)
+	if _, tip, err := sub.st.Bounds(sub.shard); err == nil && next < tip && !lastArrival.IsZero() {
+		behind = max(sub.s.now().Sub(lastArrival).Milliseconds(), 0)
+	}
+	e.kint("MillisBehindLatest", behind)
+	e.objEnd()
+	if count == 0 && !ended && !sub.heartbeatDue {
+		sub.heartbeatDue = true // the next empty read, after a wait, is sent
+		return nil, false, nil
+	}
+	sub.heartbeatDue = false
+	sub.msg = appendEventMessage(sub.msg[:0], e.b,
+		eventHeader{":event-type", "SubscribeToShardEvent"},
+		eventHeader{":message-type", "event"},
+		eventHeader{":content-type", sub.payloadType})
+	return sub.msg, ended, nil
+}
+
+// send writes and flushes one framed message; false if the client is gone.
+func (sub *subscription) send(w *bufio.Writer, msg []byte, heartbeat time.Duration) bool {
+	if sub.extendDeadline != nil {
+		sub.extendDeadline(time.Now().Add(3 * heartbeat))
+	}
+	if _, err := w.Write(msg); err != nil {
+		return false
+	}
+	return w.Flush() == nil
+}
+
+// sendException ends the stream with an exception event.
+func (sub *subscription) sendException(w *bufio.Writer, err error, heartbeat time.Duration) {
+	ae, ok := awsproto.AsError(streamError(err, sub.t.ns, sub.t.name))
+	if !ok {
+		sub.s.log.Error("kinesis: subscription failed", "stream", sub.t.name, "shard", sub.shard, "err", err)
+		ae = errInternalFailure
+	}
+	e := &sub.enc
+	e.reset(sub.cbor)
+	e.objStart()
+	e.kstr("message", ae.Message)
+	e.objEnd()
+	code := ae.Code
+	if code == awsproto.ErrServiceUnavailable.Code || code == awsproto.ErrInternalFailure.Code {
+		code = errInternalFailure.Code
+	}
+	sub.msg = appendEventMessage(sub.msg[:0], e.b,
+		eventHeader{":exception-type", code},
+		eventHeader{":message-type", "exception"},
+		eventHeader{":content-type", sub.payloadType})
+	sub.send(w, sub.msg, heartbeat)
+}
+
+// writeRecord writes one Record structure (GetRecords and events).
+func writeRecord(e *encoder, info *engine.StreamInfo, shard int, r *engine.StreamRecord, kms bool, seqBuf *[64]byte) {
+	e.objStart()
+	e.key("SequenceNumber")
+	e.strBytes(appendSequenceNumber(seqBuf[:0], streamSeq(info, shard, r.Seq)))
+	e.ktime("ApproximateArrivalTimestamp", r.Arrival)
+	e.key("Data")
+	e.blob(r.Data)
+	e.kstr("PartitionKey", r.PartitionKey)
+	if kms {
+		e.kstr("EncryptionType", "KMS")
+	}
+	e.objEnd()
+}
