@@ -6,7 +6,7 @@
 #   make test       format check, vet, staticcheck, go test -race, smoke suite
 #   make testrace   go test -race only
 #   make smoke      build, then the Python smoke suite against bin/sluice
-#   make fuzz       every fuzz target for FUZZTIME (default 10s)
+#   make fuzz       every fuzz target (of FUZZPKGS) for FUZZTIME (default 10s)
 #   make bench      every Go benchmark
 #   make lint       format check, vet, staticcheck
 
@@ -22,6 +22,7 @@ LDFLAGS     := -X main.version=$(VERSION)
 TEST_TIMEOUT ?= 15m
 TESTFLAGS   ?=
 FUZZTIME    ?= 10s
+FUZZPKGS    ?= ./...
 BENCHTIME   ?= 1s
 BENCH       ?= .
 ADDR        ?= :4566
@@ -71,7 +72,7 @@ $(STATICCHECK):
 
 # Runs every FuzzX target of every package for FUZZTIME each.
 fuzz:
-	for pkg in $$($(GO) list ./...); do \
+	for pkg in $$($(GO) list $(FUZZPKGS)); do \
 		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "== $$pkg $$target"; \
 			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
