@@ -748,3 +748,51 @@ func TestStreamReadAllocs(t *testing.T) {
 		t.Fatalf("Read of 1,000 records: %.0f allocations, want a small constant", allocs)
 	}
 }
+
+// TestStreamResetAndClose checks that Reset deletes streams and kills old
+// handles (ErrStreamNotFound), that the name is reusable afterwards and
+// starts empty, and that Close wakes a Wait with ErrClosed.
+func TestStreamResetAndClose(t *testing.T) {
+	db := openStreamDB(t, vfs.NewMem(), newStreamTestClock(), 0)
+	s := createTestStream(t, db, "reset", StreamConfig{ShardCount: 2})
+	putStreamAll(t, s, []PutRecord{{PartitionKey: "k", Data: []byte("old")}})
+	if err := db.Reset(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Stream(streamTestNS, "reset"); !errors.Is(err, ErrStreamNotFound) {
+		t.Fatalf("Stream after Reset: %v", err)
+	}
+	if _, err := s.Put(context.Background(), []PutRecord{{PartitionKey: "k"}}); !errors.Is(err, ErrStreamNotFound) {
+		t.Fatalf("Put on a handle from before Reset: %v", err)
+	}
+	s = createTestStream(t, db, "reset", StreamConfig{ShardCount: 1})
+	if got := readShardAll(t, s, 0); len(got) != 0 {
+		t.Fatalf("recreated stream holds %d old records", len(got))
+	}
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- s.Wait(context.Background(), 0, 1) }()
+	// Close waits for the Wait (an operation in flight) after waking it.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waitErr; !errors.Is(err, ErrClosed) {
+		t.Fatalf("Wait across Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestStreamDeleteWakesWait checks that deleting a stream ends a Wait on
+// one of its shards with ErrStreamNotFound.
+func TestStreamDeleteWakesWait(t *testing.T) {
+	db := openStreamDB(t, vfs.NewMem(), newStreamTestClock(), 0)
+	defer db.Close()
+	s := createTestStream(t, db, "gone", StreamConfig{ShardCount: 1})
+	putStreamAll(t, s, []PutRecord{{PartitionKey: "k", Data: []byte("x")}})
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- s.Wait(context.Background(), 0, 2) }()
+	if err := db.DeleteStream(streamTestNS, "gone", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-waitErr; !errors.Is(err, ErrStreamNotFound) && !errors.Is(err, ErrClosed) {
+		t.Fatalf("Wait across DeleteStream: %v", err)
+	}
+}
