@@ -107,6 +107,7 @@ func newScenarioFlags(output io.Writer) *scenarioFlags {
 	fs.Float64Var(&c.Rate, "rate", 0, "open loop: operations per second at fixed intervals; latency counts from the intended send time")
 	fs.StringVar(&c.Queue, "queue", "", "use this existing queue instead of creating and deleting one")
 	fs.StringVar(&c.Stream, "stream", "", "use this existing stream instead of creating and deleting one")
+	fs.DurationVar(&c.Grace, "grace", c.Grace, "how long requests in flight at the end may finish before counting as abandoned")
 	fs.DurationVar(&c.Wait, "wait", c.Wait, "SQS consumer long-poll wait")
 	fs.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "Kinesis reader pause after an empty GetRecords")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "sample this process's CPU time (/proc/PID/stat) and report server µs per message")

@@ -47,6 +47,9 @@ type Config struct {
 	Prefill     int           // messages/records written before a read scenario. Default: 10000.
 	// PrefillTimeout bounds the prefill step. Default: 60s.
 	PrefillTimeout time.Duration
+	// Grace bounds how long requests still in flight at the end may run;
+	// those it cuts off count as "Abandoned" errors. Default: 10s.
+	Grace time.Duration
 	// Wait is the SQS long-poll wait of consumers. Default: 1s.
 	Wait time.Duration
 	// PollInterval is how long a Kinesis reader pauses after an empty
@@ -77,6 +80,7 @@ func DefaultConfig() Config {
 		Groups:         16,
 		Prefill:        10000,
 		PrefillTimeout: 60 * time.Second,
+		Grace:          10 * time.Second,
 		Wait:           time.Second,
 		PollInterval:   10 * time.Millisecond,
 	}

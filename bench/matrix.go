@@ -71,7 +71,7 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.DurationVar(&o.Duration, "duration", time.Second, "measured interval per run")
 	fs.DurationVar(&o.Warmup, "warmup", 200*time.Millisecond, "warmup per run")
 	fs.Var(&o.Size, "size", "payload size (default 1024)")
-	fs.IntVar(&o.Prefill, "prefill", 5000, "prefill for the read scenarios")
+	fs.IntVar(&o.Prefill, "prefill", 2000, "prefill for the read scenarios")
 	fs.StringVar(&peerList, "peers", "noop,moto,goaws,kinesalite", "reference servers to include (started if not running)")
 	fs.StringVar(&o.SluiceCmd, "sluice-cmd", "{sluice} serve --listen {addr} --data {dir} --fsync {fsync}",
 		"how to start Sluice; {sluice}, {addr}, {dir} and {fsync} are substituted; empty skips Sluice")
@@ -137,7 +137,7 @@ func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
 					cfg := DefaultConfig()
 					cfg.Endpoint, cfg.Target, cfg.ServerPID, cfg.Protocol = t.Endpoint, t.Name, t.PID, protocol
 					cfg.Concurrency, cfg.Duration, cfg.Warmup, cfg.Size = conc, o.Duration, o.Warmup, o.Size
-					cfg.Prefill, cfg.PrefillTimeout = o.Prefill, 10*time.Second
+					cfg.Prefill, cfg.PrefillTimeout, cfg.Grace = o.Prefill, 5*time.Second, 5*time.Second
 					fmt.Fprintf(log, "%s c=%d round %d/%d %s … ", name, conc, round, o.Rounds, t.Name)
 					res, err := RunScenario(ctx, name, cfg)
 					if err != nil {

@@ -100,6 +100,7 @@ func runPrepared(ctx context.Context, scenario *Scenario, env *Env) (res *Result
 		Count:       cfg.Count,
 		Warmup:      cfg.Warmup,
 		Rate:        cfg.Rate,
+		Grace:       cfg.Grace,
 		Progress:    cfg.Progress,
 		Label:       scenario.Name + " @ " + targetLabel(cfg),
 		OnMeasure:   cpu.mark,

@@ -329,6 +329,12 @@ func (r *run) worker(stopCtx, opCtx context.Context, id int, wr *WorkerRecorder,
 			continue
 		}
 		if err != nil {
+			if opCtx.Err() != nil {
+				// Still in flight when the grace period ran out: a
+				// request the server never answered in time.
+				wr.ErrorCode("Abandoned", "bench: request still in flight after the grace period")
+				continue
+			}
 			wr.Error(err)
 			continue
 		}

@@ -358,6 +358,9 @@ func prepareKinesisE2E(ctx context.Context, env *Env) (*Workload, func(context.C
 			start := time.Now()
 			out, err := env.Kinesis.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iterator, Limit: aws.Int32(kinesisGetLimitMax)})
 			if err != nil {
+				if ctx.Err() != nil {
+					return nil // the run is over; the aborted poll is not an error
+				}
 				// Counted, then retried with the same iterator after a
 				// pause: one failed poll must not end the run.
 				rec.Error(err)
