@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"net"
@@ -289,6 +290,15 @@ func (s *Server) writeSuccess(x *exchange) {
 	x.code = "OK"
 	resp := &x.ctx.Response
 	resp.SetStatusCode(fasthttp.StatusOK)
+	if x.resp.stream != nil {
+		resp.Header.SetContentType(x.resp.streamContentType)
+		var conn net.Conn // HTTP/2 streams have no connection deadline to extend
+		if x.ctx.UserValue(userValueHTTP2) == nil {
+			conn = x.ctx.Conn()
+		}
+		x.ctx.SetBodyStreamWriter(streamWriter(conn, x.resp.stream))
+		return
+	}
 	switch x.req.Protocol {
 	case awsproto.ProtocolJSON:
 		resp.Header.SetContentType(x.svc.jsonContentType())
@@ -311,6 +321,18 @@ func (s *Server) writeSuccess(x *exchange) {
 		resp.AppendBody(x.resp.B)
 		resp.AppendBody(awsproto.AppendXMLResponseEnd(scratch[:0], x.req.Operation, x.req.RequestID))
 	}
+}
+
+// streamWriter adapts a StreamFunc to fasthttp's body stream writer,
+// giving it a way to push the connection's write deadline forward.
+func streamWriter(conn net.Conn, fn StreamFunc) fasthttp.StreamWriter {
+	extend := func(d time.Duration) error {
+		if conn == nil {
+			return nil
+		}
+		return conn.SetWriteDeadline(time.Now().Add(d))
+	}
+	return func(w *bufio.Writer) { fn(w, extend) }
 }
 
 // writeError renders err in the request's protocol. Errors that are not

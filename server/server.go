@@ -14,6 +14,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-dev/sluice/server/awsproto"
+	"github.com/sluice-dev/sluice/server/h2c"
 )
 
 // resetter is the part of *engine.DB the server core calls directly; the
@@ -97,9 +98,15 @@ func newServer(db resetter, cfg Config) (*Server, error) {
 // Serve accepts connections on ln until Shutdown. It returns nil after
 // Shutdown and the accept error otherwise. Call Register for every service
 // before Serve.
+//
+// Connections that open with the HTTP/2 client preface (cleartext HTTP/2
+// with prior knowledge, as the Java SDK's Netty client and the KCL use) are
+// served by package h2c through the same routing; Shutdown closes them
+// without draining.
 func (s *Server) Serve(ln net.Listener) error {
 	s.serving.Store(true)
 	s.log.Info("sluice: serving", "addr", ln.Addr().String(), "services", s.serviceNames())
+	ln = h2c.NewListener(ln, h2c.Handler(s.handleHTTP2, int64(s.cfg.MaxRequestBodyBytes)), h2c.Options{Logger: s.log})
 	if err := s.http.Serve(ln); err != nil {
 		return fmt.Errorf("server: serve %s: %w", ln.Addr(), err)
 	}
@@ -164,6 +171,15 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	s.serveAWS(ctx)
+}
+
+// userValueHTTP2 marks requests that arrived over HTTP/2 through h2c: their
+// RequestCtx has no real connection (ctx.Conn() must not be used).
+const userValueHTTP2 = "sluice.http2"
+
+func (s *Server) handleHTTP2(ctx *fasthttp.RequestCtx) {
+	ctx.SetUserValue(userValueHTTP2, true)
+	s.handle(ctx)
 }
 
 func isGetOrHead(method []byte) bool {

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -195,7 +197,29 @@ func (r *Request) Header(name string) string {
 type Response struct {
 	awsproto.XMLWriter
 
-	protocol awsproto.Protocol
+	protocol          awsproto.Protocol
+	stream            StreamFunc
+	streamContentType string
+}
+
+// StreamFunc writes a streamed response body (Kinesis SubscribeToShard's
+// event stream). It runs after the handler has returned, on the
+// connection's goroutine; everything written to w is sent, and w.Flush
+// pushes it to the client (over HTTP/2 too). The server applies
+// WriteTimeout once per response, so a stream that lasts longer calls
+// extendWriteDeadline(d) to allow d more from now (it is a no-op where the
+// transport has no deadline). To stop early on shutdown, capture
+// Request.Context before returning: it is the server's lifetime context and
+// stays valid. The Request itself must not be used inside fn.
+type StreamFunc func(w *bufio.Writer, extendWriteDeadline func(time.Duration) error)
+
+// StreamBody makes the response a 200 whose body fn streams with the given
+// Content-Type; B is ignored. Call it last, then return nil from the
+// handler. Errors can no longer be sent once streaming has started: fn
+// reports them in its own framing.
+func (r *Response) StreamBody(contentType string, fn StreamFunc) {
+	r.streamContentType = contentType
+	r.stream = fn
 }
 
 // Encode replaces B with v encoded for the request's protocol: JSON via

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-dev/sluice/server/awsproto"
+)
+
+// streamingService answers Stream with a body streamed in three flushed
+// chunks, extending the write deadline before each, like SubscribeToShard.
+func streamingService(extendErrs chan<- error) *Service {
+	return &Service{
+		Name: "kinesis", TargetPrefix: "Kinesis_20131202", JSONVersion: "1.1",
+		JSON: map[string]HandlerFunc{
+			"Stream": func(req *Request, resp *Response) error {
+				resp.StreamBody("application/vnd.amazon.eventstream", func(w *bufio.Writer, extend func(time.Duration) error) {
+					for i := range 3 {
+						extendErrs <- extend(time.Minute)
+						fmt.Fprintf(w, "event-%d;", i)
+						if err := w.Flush(); err != nil {
+							return
+						}
+					}
+				})
+				return nil
+			},
+			"Plain": func(req *Request, resp *Response) error {
+				return resp.Encode(map[string]string{"Proto": req.Header("X-Test-Proto")})
+			},
+		},
+	}
+}
+
+// TestStreamBody checks that a handler can stream its response body: the
+// client gets a 200 with the stream's content type, the request id header
+// and every chunk, and extending the write deadline works.
+func TestStreamBody(t *testing.T) {
+	extendErrs := make(chan error, 3)
+	ts := startServer(t, Config{}, streamingService(extendErrs))
+	r := ts.do(t, "POST", "/", map[string]string{"X-Amz-Target": "Kinesis_20131202.Stream", "Content-Type": awsproto.ContentTypeJSON11}, "{}")
+	if r.status != 200 || r.body != "event-0;event-1;event-2;" || r.header.Get("Content-Type") != "application/vnd.amazon.eventstream" {
+		t.Fatalf("got %d %q %q", r.status, r.header.Get("Content-Type"), r.body)
+	}
+	requestID(t, r)
+	for range 3 {
+		if err := <-extendErrs; err != nil {
+			t.Fatalf("extending the write deadline: %v", err)
+		}
+	}
+}
+
+// TestHTTP2PriorKnowledge checks that a cleartext HTTP/2 client (prior
+// knowledge, as the Java SDK's Netty client) reaches the same routing,
+// error shapes and streamed bodies as HTTP/1.1 on the same port.
+func TestHTTP2PriorKnowledge(t *testing.T) {
+	extendErrs := make(chan error, 3)
+	ts := startServer(t, Config{}, streamingService(extendErrs))
+	transport := &http.Transport{Protocols: new(http.Protocols)}
+	transport.Protocols.SetUnencryptedHTTP2(true)
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport}
+	post := func(target string) (*http.Response, string) {
+		req, err := http.NewRequest("POST", ts.url+"/", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Target", target)
+		req.Header.Set("Content-Type", awsproto.ContentTypeJSON11)
+		req.Header.Set("X-Test-Proto", "h2")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.ProtoMajor != 2 {
+			t.Fatalf("served over %s, want HTTP/2", resp.Proto)
+		}
+		return resp, string(body)
+	}
+	if resp, body := post("Kinesis_20131202.Plain"); resp.StatusCode != 200 || body != `{"Proto":"h2"}` {
+		t.Fatalf("plain: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := post("Kinesis_20131202.Nope"); resp.StatusCode != 400 || !strings.Contains(body, "UnknownOperationException") {
+		t.Fatalf("unknown: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := post("Kinesis_20131202.Stream"); resp.StatusCode != 200 || body != "event-0;event-1;event-2;" {
+		t.Fatalf("stream: %d %s", resp.StatusCode, body)
+	}
+}
