@@ -84,3 +84,28 @@ bench:
 
 clean:
 	rm -rf $(BIN)
+
+# ---- bench: `sluice bench` (owned by the bench engineer; edit only this block) ----
+#   make bench-report         the standard matrix → bench/RESULTS.md (its marked
+#                             section) and bench/reports/*.html; < 15 min on 2 cores
+#   make bench-peers-start    noop, moto, goaws, kinesalite on 127.0.0.1:4601-4604
+#   make bench-peers-stop / bench-peers-status
+# Peers' tools install on first use into .cache/ (goaws via go install, kinesalite
+# via npm, moto via pip when moto_server is missing).
+BENCH_DIR          ?= $(CURDIR)/.cache
+BENCH_REPORT_FLAGS ?=
+
+.PHONY: bench-report bench-peers-start bench-peers-stop bench-peers-status
+
+bench-report: build
+	$(BIN)/sluice bench report --dir $(BENCH_DIR) --results bench/RESULTS.md --reports bench/reports $(BENCH_REPORT_FLAGS)
+
+bench-peers-start: build
+	$(BIN)/sluice bench peers start --dir $(BENCH_DIR)
+
+bench-peers-stop: build
+	$(BIN)/sluice bench peers stop --dir $(BENCH_DIR)
+
+bench-peers-status: build
+	$(BIN)/sluice bench peers status --dir $(BENCH_DIR)
+# ---- end bench ----

@@ -73,7 +73,7 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.Var(&o.Size, "size", "payload size (default 1024)")
 	fs.IntVar(&o.Prefill, "prefill", 2000, "prefill for the read scenarios")
 	fs.StringVar(&peerList, "peers", "noop,moto,goaws,kinesalite", "reference servers to include (started if not running)")
-	fs.StringVar(&o.SluiceCmd, "sluice-cmd", "{sluice} serve --listen {addr} --data {dir} --fsync {fsync}",
+	fs.StringVar(&o.SluiceCmd, "sluice-cmd", "{sluice} serve --addr {addr} --data {dir} --fsync {fsync}",
 		"how to start Sluice; {sluice}, {addr}, {dir} and {fsync} are substituted; empty skips Sluice")
 	fs.StringVar(&fsync, "fsync", "always,never", "Sluice fsync modes to run")
 	fs.StringVar(&o.CacheDir, "dir", ".cache", "directory for peer tools, PID files and Sluice data")
@@ -121,6 +121,8 @@ func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
 	started := time.Now()
 	targets, notes, cleanup := startMatrixTargets(ctx, o, log)
 	defer cleanup()
+	failures := map[string]*failureNote{}
+	var failureOrder []string
 	var all []*Result
 	for _, name := range o.Scenarios {
 		scenario, ok := LookupScenario(name)
@@ -145,7 +147,12 @@ func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
 							return ctx.Err()
 						}
 						fmt.Fprintf(log, "failed: %v\n", err)
-						notes = append(notes, fmt.Sprintf("%s c=%d %s round %d failed: %s", name, conc, t.Name, round, truncate(err.Error(), 200)))
+						key := t.Name + " " + name
+						if failures[key] == nil {
+							failures[key] = &failureNote{first: truncate(err.Error(), 240)}
+							failureOrder = append(failureOrder, key)
+						}
+						failures[key].count++
 						continue
 					}
 					res.Round = round
@@ -154,6 +161,10 @@ func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
 				}
 			}
 		}
+	}
+	for _, key := range failureOrder {
+		f := failures[key]
+		notes = append(notes, fmt.Sprintf("%s: %d runs failed, first: %s", key, f.count, f.first))
 	}
 	summaries := Summarize(all)
 	if err := os.MkdirAll(o.ReportsDir, 0o755); err != nil {
@@ -175,6 +186,12 @@ func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
 	}
 	section := renderMatrix(o, DescribeMachine(o.CacheDir), targets, summaries, notes, time.Since(started))
 	return RewriteResults(o.ResultsPath, section)
+}
+
+// failureNote condenses the failed runs of one target and scenario.
+type failureNote struct {
+	count int
+	first string
 }
 
 func writeHTMLFile(path, title string, results []*Result) error {
