@@ -1,8 +1,3 @@
-//go:build ignore
-
-// Build-ignored until engine's queue API (DB.CreateQueue, DB.Queue,
-// *engine.Queue, move tasks) lands; then drop the build line.
-
 package sqs
 
 import (
