@@ -23,7 +23,7 @@ func TestServeFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := serveConfig{addr: ":9", dataDir: "./sluice-data", fsync: "never", logLevel: "debug", accountID: "111111111111", enableReset: true}
+	want := serveConfig{addr: ":9", dataDir: "./sluice-data", fsync: "never", logLevel: "debug", accountID: "111111111111", enableReset: true, kinesisLimits: "none"}
 	if c != want {
 		t.Fatalf("got %+v, want %+v", c, want)
 	}
@@ -38,6 +38,9 @@ func TestServeFlags(t *testing.T) {
 		return ""
 	}, io.Discard); err == nil {
 		t.Fatal("bad SLUICE_ENABLE_RESET accepted")
+	}
+	if _, err := parseServeFlags([]string{"--kinesis-limits", "strict"}, getenv, io.Discard); err == nil {
+		t.Fatal("bad --kinesis-limits accepted")
 	}
 	if _, err := parseServeFlags([]string{"extra"}, getenv, io.Discard); err == nil {
 		t.Fatal("positional argument accepted")
@@ -112,7 +115,7 @@ func TestBinaryServeAndSIGTERM(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), `{"status":"ok"`) {
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), `{"status":"ok","services":["kinesis"`) {
 		t.Fatalf("/health: %d %s", resp.StatusCode, body)
 	}
 	resp, err = http.Post("http://"+addr+"/_sluice/reset", "", nil)

@@ -32,6 +32,9 @@ type serveConfig struct {
 	hostname    string
 	accountID   string
 	enableReset bool
+	// kinesisLimits is "none" (default) or "aws": enforce AWS's per-shard
+	// throughput limits.
+	kinesisLimits string
 }
 
 // shutdownTimeout bounds the drain of in-flight requests after a signal;
@@ -66,6 +69,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.hostname, "hostname", env("SLUICE_HOSTNAME", ""),
 		"host[:port] used in URLs handed to clients such as queue URLs; empty: the request's Host (env SLUICE_HOSTNAME)")
 	fs.StringVar(&c.accountID, "account-id", env("SLUICE_ACCOUNT_ID", server.DefaultAccountID), "12-digit AWS account id (env SLUICE_ACCOUNT_ID)")
+	fs.StringVar(&c.kinesisLimits, "kinesis-limits", env("SLUICE_KINESIS_LIMITS", "none"),
+		"none | aws: enforce AWS's per-shard Kinesis throughput limits (1 MiB/s and 1,000 records/s in, 2 MiB/s and 5 reads/s out) (env SLUICE_KINESIS_LIMITS)")
 	fs.BoolVar(&c.enableReset, "enable-reset", enableReset,
 		"serve POST /_sluice/reset, which deletes all resources and data (env SLUICE_ENABLE_RESET)")
 	if err := fs.Parse(args); err != nil {
@@ -73,6 +78,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if c.kinesisLimits != "none" && c.kinesisLimits != "aws" {
+		return c, fmt.Errorf("--kinesis-limits %q: want none or aws", c.kinesisLimits)
 	}
 	return c, nil
 }
@@ -122,6 +130,7 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger) (err error) 
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", c.dataDir, err)
 	}
+	db.SetStreamLimits(c.kinesisLimits == "aws")
 	defer func() {
 		if closeErr := db.Close(); closeErr != nil {
 			err = errors.Join(err, fmt.Errorf("closing the engine: %w", closeErr))

@@ -1,17 +1,24 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/server"
+	"github.com/sluice-dev/sluice/server/kinesis"
 )
 
 // services builds every AWS API the binary serves, in routing priority
 // order (the first service wins a query Action that several share and that
 // neither the SigV4 scope nor the URL path settles). Each service package
-// adds one line here.
+// adds its constructor here.
 func services(db *engine.DB, logger *slog.Logger) ([]*server.Service, error) {
-	_, _ = db, logger // TODO(server): register sqs.New / kinesis.New as they land.
-	return nil, nil
+	kinesisService, err := kinesis.New(db, kinesis.Config{Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("kinesis: %w", err)
+	}
+	return []*server.Service{
+		kinesisService.ServerService(),
+	}, nil
 }
