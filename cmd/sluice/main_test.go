@@ -115,7 +115,7 @@ func TestBinaryServeAndSIGTERM(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), `{"status":"ok","services":["kinesis"`) {
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), `{"status":"ok","services":["sqs","kinesis"]`) {
 		t.Fatalf("/health: %d %s", resp.StatusCode, body)
 	}
 	resp, err = http.Post("http://"+addr+"/_sluice/reset", "", nil)

@@ -7,6 +7,7 @@ import (
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/server"
 	"github.com/sluice-dev/sluice/server/kinesis"
+	"github.com/sluice-dev/sluice/server/sqs"
 )
 
 // services builds every AWS API the binary serves, in routing priority
@@ -19,6 +20,7 @@ func services(db *engine.DB, logger *slog.Logger) ([]*server.Service, error) {
 		return nil, fmt.Errorf("kinesis: %w", err)
 	}
 	return []*server.Service{
+		sqs.New(db, sqs.Options{Logger: logger}),
 		kinesisService.ServerService(),
 	}, nil
 }
