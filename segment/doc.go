@@ -5,7 +5,11 @@
 // IdleTimeout (when it also closes the active file), so idle logs cost no
 // goroutine and no file descriptor. Concurrent Append calls are gathered
 // into one batch: one write, one fdatasync (SyncAlways), then every caller
-// in the batch is acknowledged (group commit). Readers see only
+// in the batch is acknowledged (group commit). Under SyncAlways the writer
+// pipelines (it writes the next batch while a helper goroutine runs the
+// previous batch's fdatasync) and preallocates: it extends the active
+// segment with zeros ahead of the data, so most syncs overwrite existing
+// blocks and skip the filesystem's metadata commit. Readers see only
 // acknowledged records.
 //
 // Segments roll at SegmentSizeBytes. Sealed segments are immutable and are
@@ -15,8 +19,8 @@
 // seq → offset and timestamp → offset) turns Read(from) and SeekTimestamp
 // into a seek plus a short scan. Retention deletes whole sealed segments.
 //
-// Open scans only the active segment: a torn tail is saved to a .broken
-// file and truncated; a bad frame followed by valid frames is corruption
+// Open scans only the active segment: a zero tail is the end of the data;
+// a torn tail is saved to a .broken file and truncated; a bad frame followed by valid frames is corruption
 // (an error wrapping ErrCorruption). After a failed write or fsync the log
 // is poisoned (ErrWriteFailed) until reopened. FORMAT.md specifies the
 // on-disk format, rotation and recovery.

@@ -13,8 +13,12 @@ import (
 const (
 	// segmentMagic opens every segment file.
 	segmentMagic = "SLUSEG"
-	// formatVersion is the byte after the magic.
-	formatVersion = 1
+	// formatVersion is the byte after the magic, written in new segments.
+	// Version 2 (preallocation) allows zero bytes after the last frame;
+	// version 1 segments are still read (FORMAT.md, "Versioning").
+	formatVersion = 2
+	// minFormatVersion is the oldest version readers accept.
+	minFormatVersion = 1
 	// segmentHeaderSize is the fixed size of the segment header:
 	// magic[6] version[1] reserved[1] firstSeq[8] baseTimestamp[8] checksum[8].
 	segmentHeaderSize = 32
@@ -47,6 +51,7 @@ const (
 
 // segmentHeader is the decoded segment header.
 type segmentHeader struct {
+	version       uint8 // format version; 0 means formatVersion when encoding
 	firstSeq      uint64
 	baseTimestamp int64 // last timestamp of the previous segment (floor for this one)
 }
@@ -55,7 +60,11 @@ type segmentHeader struct {
 func appendSegmentHeader(dst []byte, h segmentHeader) []byte {
 	start := len(dst)
 	dst = append(dst, segmentMagic...)
-	dst = append(dst, formatVersion, 0)
+	version := h.version
+	if version == 0 {
+		version = formatVersion
+	}
+	dst = append(dst, version, 0)
 	dst = binary.LittleEndian.AppendUint64(dst, h.firstSeq)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(h.baseTimestamp))
 	sum := xxhash.Sum64(dst[start : start+24])
@@ -70,7 +79,7 @@ func parseSegmentHeader(b []byte) (segmentHeader, error) {
 	if string(b[0:6]) != segmentMagic {
 		return segmentHeader{}, fmt.Errorf("bad magic %q", b[0:6])
 	}
-	if b[6] != formatVersion {
+	if b[6] < minFormatVersion || b[6] > formatVersion {
 		return segmentHeader{}, fmt.Errorf("unknown format version %d", b[6])
 	}
 	if b[7] != 0 {
@@ -80,6 +89,7 @@ func parseSegmentHeader(b []byte) (segmentHeader, error) {
 		return segmentHeader{}, fmt.Errorf("header checksum mismatch")
 	}
 	h := segmentHeader{
+		version:       b[6],
 		firstSeq:      binary.LittleEndian.Uint64(b[8:16]),
 		baseTimestamp: int64(binary.LittleEndian.Uint64(b[16:24])),
 	}

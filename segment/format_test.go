@@ -1,8 +1,11 @@
 package segment
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"testing"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // TestFrameEncoding pins the frame layout byte for byte (the format must
@@ -67,11 +70,26 @@ func TestFrameEncoding(t *testing.T) {
 // file name parser.
 func TestSegmentHeaderAndName(t *testing.T) {
 	h := appendSegmentHeader(nil, segmentHeader{firstSeq: 0x10, baseTimestamp: 7})
-	if got := hex.EncodeToString(h[:24]); got != "534c55534547"+"01"+"00"+"1000000000000000"+"0700000000000000" {
+	if got := hex.EncodeToString(h[:24]); got != "534c55534547"+"02"+"00"+"1000000000000000"+"0700000000000000" {
 		t.Errorf("header %s", got)
 	}
-	if got, err := parseSegmentHeader(h); err != nil || got.firstSeq != 0x10 || got.baseTimestamp != 7 {
+	if got, err := parseSegmentHeader(h); err != nil || got.version != 2 || got.firstSeq != 0x10 || got.baseTimestamp != 7 {
 		t.Errorf("parse: %+v %v", got, err)
+	}
+	// Version 1 headers (written before preallocation) still parse.
+	v1 := appendSegmentHeader(nil, segmentHeader{version: 1, firstSeq: 0x10, baseTimestamp: 7})
+	if got, err := parseSegmentHeader(v1); err != nil || got.version != 1 || got.firstSeq != 0x10 {
+		t.Errorf("parse v1: %+v %v", got, err)
+	}
+	for _, bad := range []byte{0, 3} {
+		b := appendSegmentHeader(nil, segmentHeader{version: bad, firstSeq: 1})
+		if bad == 0 {
+			b[6] = 0
+			binary.LittleEndian.PutUint64(b[24:], xxhash.Sum64(b[:24]))
+		}
+		if _, err := parseSegmentHeader(b); err == nil {
+			t.Errorf("version %d accepted", bad)
+		}
 	}
 	for i := 0; i < segmentHeaderSize; i++ {
 		b := append([]byte(nil), h...)

@@ -38,19 +38,20 @@ type Record struct {
 
 // Stats are counters and gauges of one Log.
 type Stats struct {
-	Segments       int    // segment files, the active one included
-	SizeBytes      int64  // committed bytes in all segments
-	FirstSeq       uint64 // first retained record
-	NextSeq        uint64 // seq of the next append
-	Appends        uint64 // acknowledged Append calls since Open
-	Records        uint64 // acknowledged records since Open
-	Batches        uint64 // group-commit batches written (one write each)
-	Syncs          uint64 // fdatasync calls on segment files
-	BytesWritten   int64  // frame bytes written since Open
-	Rolls          uint64 // segments sealed since Open
-	DeletedRecords uint64 // records removed by retention since Open
-	MappedSegments int    // sealed segments currently mmapped
-	WriterRunning  bool   // a writer goroutine exists (false when idle)
+	Segments          int    // segment files, the active one included
+	SizeBytes         int64  // committed bytes in all segments
+	FirstSeq          uint64 // first retained record
+	NextSeq           uint64 // seq of the next append
+	Appends           uint64 // acknowledged Append calls since Open
+	Records           uint64 // acknowledged records since Open
+	Batches           uint64 // group-commit batches written (one write each)
+	Syncs             uint64 // fdatasync calls on segment files
+	BytesWritten      int64  // frame bytes written since Open
+	Rolls             uint64 // segments sealed since Open
+	DeletedRecords    uint64 // records removed by retention since Open
+	PreallocatedBytes int64  // zero bytes written ahead of the data (SyncAlways) since Open
+	MappedSegments    int    // sealed segments currently mmapped
+	WriterRunning     bool   // a writer goroutine exists (false when idle)
 }
 
 // indexEntry is one sparse index point: the frame at offset has sequence
@@ -66,6 +67,7 @@ type indexEntry struct {
 type segment struct {
 	firstSeq      uint64
 	baseTimestamp int64
+	version       uint8 // format version of the file
 	path          string
 	loadMu        sync.Mutex
 
@@ -91,6 +93,8 @@ type Log struct {
 	maxFrameBytes int
 
 	wake     chan struct{} // nudges the writer goroutine; capacity 1
+	syncReq  chan vfs.File // files for the writer's sync goroutine; nil stops it
+	syncDone chan error    // outcome of the running background sync; capacity 1
 	writerWG sync.WaitGroup
 	w        writer // owned by the writer goroutine while it runs
 
@@ -127,6 +131,8 @@ func Open(dir string, opts *Options) (*Log, error) {
 		logger:        o.Logger,
 		maxFrameBytes: int(min(o.SegmentSizeBytes-segmentHeaderSize, maxFrameSizeBytes)),
 		wake:          make(chan struct{}, 1),
+		syncReq:       make(chan vfs.File, 1),
+		syncDone:      make(chan error, 1),
 	}
 	l.mu.released.L = &l.mu.Mutex
 	if err := l.load(); err != nil {

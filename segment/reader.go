@@ -400,6 +400,9 @@ func (l *Log) buildIndex(v *segmentView, src *source) ([]indexEntry, error) {
 	data = data[:min(int64(len(data)), v.endOffset)]
 	h := segmentHeader{firstSeq: seg.firstSeq, baseTimestamp: seg.baseTimestamp}
 	res := scanFrames(data, h, int64(l.opts.IndexIntervalBytes))
+	if res.badStatus != frameOK && isZero(data[res.validEnd:]) {
+		res.badStatus, res.badReason = frameOK, "" // preallocated zero tail
+	}
 	if res.badStatus == frameOK && res.nextSeq != v.endSeq {
 		res.badReason = fmt.Sprintf("segment ends at seq %d, next segment starts at %d", res.nextSeq, v.endSeq)
 	}

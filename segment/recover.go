@@ -94,7 +94,8 @@ func (l *Log) createFirstSegment() error {
 	}
 	l.mu.segments = []*segment{seg}
 	l.mu.nextSeq = 1
-	l.w = writer{file: f, seg: seg, sizeBytes: segmentHeaderSize, nextSeq: 1, lastIndexOffset: segmentHeaderSize}
+	l.resetWriter(seg, segmentHeaderSize, segmentHeaderSize, 1, 0, segmentHeaderSize)
+	l.w.file = f
 	// The writer goroutine is not running yet; hand the handle to it lazily.
 	return l.w.release(false)
 }
@@ -123,7 +124,8 @@ func (l *Log) openSegmentHeader(firstSeq uint64) (*segment, error) {
 	if err != nil {
 		return nil, l.corruption(&CorruptionError{Path: path, Offset: 0, End: info.Size(), Reason: err.Error()})
 	}
-	return &segment{firstSeq: firstSeq, baseTimestamp: h.baseTimestamp, path: path, sizeBytes: info.Size()}, nil
+	return &segment{firstSeq: firstSeq, baseTimestamp: h.baseTimestamp, version: h.version,
+		path: path, sizeBytes: info.Size()}, nil
 }
 
 // corruption logs a corruption report and returns it.
@@ -201,10 +203,12 @@ func (l *Log) recoverActive(seg *segment) error {
 	}
 	h := segmentHeader{firstSeq: seg.firstSeq, baseTimestamp: seg.baseTimestamp}
 	res := scanFrames(data, h, int64(l.opts.IndexIntervalBytes))
-	if res.badStatus != frameOK {
+	fileBytes := int64(len(data))
+	if res.badStatus != frameOK && !isZero(data[res.validEnd:]) {
 		if err := l.handleBadTail(seg, data, res); err != nil {
 			return err
 		}
+		fileBytes = res.validEnd
 	}
 	seg.sizeBytes, seg.index, seg.indexed = res.validEnd, res.index, true
 	l.mu.nextSeq, l.mu.lastTimestamp = res.nextSeq, res.lastTimestamp
@@ -212,8 +216,7 @@ func (l *Log) recoverActive(seg *segment) error {
 	if len(res.index) > 0 {
 		lastIndexOffset = int64(res.index[len(res.index)-1].offset)
 	}
-	l.w = writer{seg: seg, sizeBytes: res.validEnd, nextSeq: res.nextSeq,
-		lastTimestamp: res.lastTimestamp, lastIndexOffset: lastIndexOffset}
+	l.resetWriter(seg, res.validEnd, fileBytes, res.nextSeq, res.lastTimestamp, lastIndexOffset)
 	return nil
 }
 

@@ -24,24 +24,78 @@ var requestPool = sync.Pool{New: func() any {
 	return &appendRequest{done: make(chan struct{}, 1)}
 }}
 
+// Preallocation (SyncAlways only, FORMAT.md "Preallocation"): before a
+// write would pass the end of the file, the writer extends the file with
+// zeros ahead of the data, so that most fdatasyncs overwrite blocks that
+// already exist and need no file-size or block-allocation journal commit.
+const (
+	// preallocMinBytes: no preallocation until a segment's data reaches
+	// this size (or SegmentSizeBytes/8 if smaller), so that the many small,
+	// idle logs of a node carry no zero tails.
+	preallocMinBytes = 64 << 10
+	// preallocMaxBytes caps one extension. An extension is at most the
+	// segment's data size, so the zero tail never exceeds the data.
+	preallocMaxBytes = 4 << 20
+	// preallocAlign rounds extensions to whole pages.
+	preallocAlign = 4096
+)
+
+// zeroChunk is the source of preallocation writes (never written to).
+var zeroChunk [1 << 20]byte
+
+// published is what publishing a written batch makes visible to readers.
+type published struct {
+	sizeBytes     int64
+	nextSeq       uint64
+	lastTimestamp int64
+	indexLen      int // sparse index points of w.pendingIndex covered
+}
+
 // writer is the state of the writer goroutine. At most one writer
 // goroutine exists per Log; it is started on demand and exits when idle.
 // Between goroutines (and after Close) the state is handed over under
 // Log.mu, which orders the accesses.
+//
+// Under SyncAlways the writer pipelines: while one fdatasync runs (in a
+// helper goroutine), it keeps gathering and writing the next batches, and
+// acknowledges a batch only when a sync that started after its write
+// completes.
 type writer struct {
-	file              vfs.File // active segment opened for writing; nil when idle
-	seg               *segment // active segment
-	sizeBytes         int64    // bytes written to the active segment
-	nextSeq           uint64
-	lastTimestamp     int64
-	lastIndexOffset   int64 // offset of the last sparse index point
-	unsynced          bool  // bytes written but not yet synced
-	unsyncedSince     time.Time
-	buf               []byte
-	pendingIndex      []indexEntry
+	file            vfs.File // active segment opened for writing; nil when idle
+	seg             *segment // active segment
+	sizeBytes       int64    // bytes written to the active segment (end of the last frame)
+	syncedBytes     int64    // prefix made durable by the last completed sync
+	fileBytes       int64    // file size as written: sizeBytes plus any zero tail
+	nextSeq         uint64
+	lastTimestamp   int64
+	lastIndexOffset int64 // offset of the last sparse index point
+	unsyncedSince   time.Time
+	buf             []byte
+	pendingIndex    []indexEntry // index points of written, unpublished frames
+
+	// Requests written but waiting for a sync before acknowledgement, in
+	// order, and what publishing all of them exposes (SyncAlways).
+	awaiting      []*appendRequest
+	awaitingState published
+	// A sync in flight covers the first inflightReqs of awaiting, the
+	// bytes below inflightEnd, and publishes inflightState.
+	inflight      bool
+	inflightReqs  int
+	inflightEnd   int64
+	inflightState published
+	inflightStart time.Time
+	syncerRunning bool // the helper goroutine (runSyncer) exists
+
 	spare             []*appendRequest // recycled queue slice
-	lastBatchRequests int              // requests in the previous batch
+	lastBatchRequests int              // requests acknowledged together last time
 	idleTimer         *time.Timer
+}
+
+// resetWriter initializes the writer state for the active segment seg,
+// whose data ends at sizeBytes and whose file is fileBytes long.
+func (l *Log) resetWriter(seg *segment, sizeBytes, fileBytes int64, nextSeq uint64, lastTimestamp, lastIndexOffset int64) {
+	l.w = writer{seg: seg, sizeBytes: sizeBytes, syncedBytes: sizeBytes, fileBytes: fileBytes,
+		nextSeq: nextSeq, lastTimestamp: lastTimestamp, lastIndexOffset: lastIndexOffset}
 }
 
 // Append appends entries atomically-in-order and returns the Seq of the
@@ -122,49 +176,78 @@ func (l *Log) nudgeWriter() {
 	}
 }
 
-// runWriter is the writer goroutine: it takes every queued request as one
-// batch, writes and syncs it, acknowledges it, and repeats until idle.
+// runWriter is the writer goroutine. It takes every queued request as one
+// batch and writes it; under SyncAlways (and for Sync calls) it starts an
+// fdatasync in the background and goes on writing later batches while it
+// runs, acknowledging each batch when a sync covering it completes. It
+// exits when the log is closed and drained, or after IdleTimeout idle.
 func (l *Log) runWriter() {
 	defer l.writerWG.Done()
+	w := &l.w
 	for {
-		reqs, ok := l.nextBatch()
-		if !ok {
-			return
+		reqs, closed := l.takeQueue()
+		if len(reqs) > 0 {
+			l.commit(reqs)
+			l.maybeStartSync()
+			clear(reqs)
+			w.spare = reqs[:0]
+			continue
 		}
-		l.commit(reqs)
-		l.w.lastBatchRequests = len(reqs)
-		clear(reqs)
-		l.w.spare = reqs[:0]
-	}
-}
-
-// nextBatch waits for queued requests. It returns false when the writer
-// should exit: the log is closed and drained, or it stayed idle for
-// IdleTimeout (then the active file handle is released first).
-func (l *Log) nextBatch() ([]*appendRequest, bool) {
-	for {
-		l.mu.Lock()
-		l.coalesceLocked()
-		if len(l.mu.queue) > 0 {
-			reqs := l.mu.queue
-			l.mu.queue = l.w.spare
-			l.w.spare = nil
-			l.mu.Unlock()
-			return reqs, true
+		if w.inflight {
+			select {
+			case err := <-l.syncDone:
+				l.finishSync(err)
+			case <-l.wake:
+			}
+			continue
 		}
-		if l.mu.closed {
-			l.mu.writerRunning = false
-			l.mu.Unlock()
-			return nil, false
+		if len(w.awaiting) > 0 {
+			l.startSync()
+			continue
 		}
-		l.mu.Unlock()
+		if closed {
+			if l.exitIfDrained() {
+				return
+			}
+			continue
+		}
 		if l.waitForWork() {
 			continue
 		}
 		if l.exitIfIdle() {
-			return nil, false
+			return
 		}
 	}
+}
+
+// takeQueue takes the queued requests (growing the batch first when no
+// sync is running) and reports whether the log is closed.
+func (l *Log) takeQueue() ([]*appendRequest, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.w.inflight {
+		l.coalesceLocked()
+	}
+	if len(l.mu.queue) == 0 {
+		return nil, l.mu.closed
+	}
+	reqs := l.mu.queue
+	l.mu.queue = l.w.spare
+	l.w.spare = nil
+	return reqs, l.mu.closed
+}
+
+// exitIfDrained marks the writer stopped if the closed log has no queued
+// requests left.
+func (l *Log) exitIfDrained() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.mu.queue) > 0 {
+		return false
+	}
+	l.stopSyncer()
+	l.mu.writerRunning = false
+	return true
 }
 
 // coalesceYieldsMax bounds how often the writer yields to let appenders it
@@ -178,7 +261,7 @@ const coalesceYieldsMax = 4
 // cheap next to a write or an fdatasync, and a lone appender that does not
 // come back costs only those few yields.
 func (l *Log) coalesceLocked() {
-	for i := 0; i < coalesceYieldsMax && len(l.mu.queue) < l.w.lastBatchRequests; i++ {
+	for i := 0; i < coalesceYieldsMax && len(l.mu.queue)+len(l.w.awaiting) < l.w.lastBatchRequests; i++ {
 		l.mu.Unlock()
 		runtime.Gosched()
 		l.mu.Lock()
@@ -196,6 +279,7 @@ func (l *Log) exitIfIdle() bool {
 	if err := l.w.release(l.mu.writeErr != nil); err != nil {
 		l.poisonLocked(err)
 	}
+	l.stopSyncer()
 	l.mu.writerRunning = false
 	return true
 }
@@ -210,7 +294,7 @@ func (l *Log) waitForWork() bool {
 		w.idleTimer.Reset(l.opts.IdleTimeout)
 	}
 	var syncC <-chan time.Time
-	if w.unsynced && l.opts.Sync.Mode == SyncInterval {
+	if w.unsynced() && w.file != nil && l.opts.Sync.Mode == SyncInterval {
 		syncTimer := time.NewTimer(time.Until(w.unsyncedSince.Add(l.opts.Sync.Interval)))
 		defer syncTimer.Stop()
 		syncC = syncTimer.C
@@ -219,28 +303,15 @@ func (l *Log) waitForWork() bool {
 	case <-l.wake:
 		return true
 	case <-syncC:
-		l.backgroundSync()
+		l.startSync()
 		return true
 	case <-w.idleTimer.C:
 		return false
 	}
 }
 
-// backgroundSync syncs unsynced data under SyncInterval.
-func (l *Log) backgroundSync() {
-	if !l.w.unsynced || l.w.file == nil {
-		return
-	}
-	err := l.w.file.SyncData()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.mu.stats.Syncs++
-	if err != nil {
-		l.poisonLocked(fmt.Errorf("syncing %s: %w", l.w.seg.path, err))
-		return
-	}
-	l.w.unsynced = false
-}
+// unsynced says whether written bytes await a sync.
+func (w *writer) unsynced() bool { return w.sizeBytes > w.syncedBytes }
 
 // poisonLocked makes the log refuse writes until reopened.
 func (l *Log) poisonLocked(err error) {
@@ -268,8 +339,30 @@ func ack(reqs []*appendRequest, err error) {
 	}
 }
 
+// countAckedLocked adds acknowledged requests to the stats.
+func (l *Log) countAckedLocked(reqs []*appendRequest) {
+	s := &l.mu.stats
+	for _, r := range reqs {
+		if r.entries != nil {
+			s.Appends++
+			s.Records += uint64(len(r.entries))
+		}
+	}
+}
+
+// failAwaiting fails every request written but not yet covered by a
+// running sync: after a failure no sync is started again.
+func (l *Log) failAwaiting(err error) {
+	w := &l.w
+	rest := w.awaiting[w.inflightReqs:]
+	ack(rest, err)
+	clear(rest)
+	w.awaiting = w.awaiting[:w.inflightReqs]
+}
+
 // commit writes one batch of requests, rolling segments between requests
-// as needed, and acknowledges every request.
+// as needed. Requests that need no sync are acknowledged; the others wait
+// in w.awaiting for a sync.
 func (l *Log) commit(reqs []*appendRequest) {
 	l.mu.Lock()
 	err := l.mu.writeErr
@@ -281,99 +374,225 @@ func (l *Log) commit(reqs []*appendRequest) {
 		ack(reqs, l.poison(err))
 		return
 	}
-	start, forceSync := 0, false
+	start := 0
 	for i, r := range reqs {
 		if l.w.needsRoll(r.sizeBytes, l.opts.SegmentSizeBytes) {
-			if err := l.flush(reqs[start:i], forceSync); err != nil {
+			if err := l.writeBatch(reqs[start:i]); err != nil {
 				ack(reqs[i:], err)
 				return
 			}
-			start, forceSync = i, false
+			start = i
 			if err := l.roll(); err != nil {
 				ack(reqs[i:], l.poison(err))
 				return
 			}
 		}
 		l.w.encode(r, int64(l.opts.IndexIntervalBytes))
-		forceSync = forceSync || r.forceSync
 	}
-	// flush acknowledges reqs[start:] itself, errors included.
-	_ = l.flush(reqs[start:], forceSync)
+	// writeBatch acknowledges or queues reqs[start:] itself, errors included.
+	_ = l.writeBatch(reqs[start:])
 }
 
-// flush writes the encoded batch with one write, syncs it per policy,
-// publishes it to readers and acknowledges reqs. Any failure poisons the
-// log and fails reqs.
-func (l *Log) flush(reqs []*appendRequest, forceSync bool) error {
+// writeBatch writes the encoded batch with one write (after extending the
+// preallocated zero tail if needed). Under SyncAlways the requests then
+// wait for a sync; otherwise the batch is published and acknowledged now,
+// except Sync calls, which wait for a sync. Any failure poisons the log
+// and fails reqs and everything waiting for a sync not yet started.
+func (l *Log) writeBatch(reqs []*appendRequest) error {
 	w := &l.w
 	n := len(w.buf)
 	if n > 0 {
+		if err := l.preallocate(w.sizeBytes + int64(n)); err != nil {
+			return l.failBatch(reqs, err)
+		}
 		if _, err := w.file.WriteAt(w.buf, w.sizeBytes); err != nil {
-			err = l.poison(fmt.Errorf("writing %s at %d: %w", w.seg.path, w.sizeBytes, err))
-			ack(reqs, err)
-			return err
+			return l.failBatch(reqs, fmt.Errorf("writing %s at %d: %w", w.seg.path, w.sizeBytes, err))
+		}
+		if !w.unsynced() {
+			w.unsyncedSince = time.Now()
 		}
 		w.sizeBytes += int64(n)
-		w.markUnsynced()
+		w.fileBytes = max(w.fileBytes, w.sizeBytes)
 	}
-	synced := false
-	if w.unsynced && (forceSync || l.syncDue()) {
-		if err := w.file.SyncData(); err != nil {
-			err = l.poison(fmt.Errorf("syncing %s: %w", w.seg.path, err))
-			ack(reqs, err)
-			return err
+	w.buf = w.buf[:0]
+	state := published{sizeBytes: w.sizeBytes, nextSeq: w.nextSeq, lastTimestamp: w.lastTimestamp,
+		indexLen: len(w.pendingIndex)}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n > 0 {
+		l.mu.stats.Batches++
+		l.mu.stats.BytesWritten += int64(n)
+	}
+	if l.opts.Sync.Mode == SyncAlways {
+		w.awaiting = append(w.awaiting, reqs...)
+		w.awaitingState = state
+		return nil
+	}
+	l.publishLocked(state)
+	acked := 0
+	for _, r := range reqs {
+		if r.forceSync {
+			w.awaiting = append(w.awaiting, r)
+			continue
 		}
-		w.unsynced, synced = false, true
+		reqs[acked] = r
+		acked++
 	}
-	l.publish(reqs, n, synced)
-	w.buf, w.pendingIndex = w.buf[:0], w.pendingIndex[:0]
-	ack(reqs, nil)
+	l.countAckedLocked(reqs[:acked])
+	ack(reqs[:acked], nil)
+	if acked > 0 {
+		w.lastBatchRequests = acked
+	}
+	if l.opts.Sync.Mode == SyncInterval && w.unsynced() && !w.inflight &&
+		time.Since(w.unsyncedSince) >= l.opts.Sync.Interval {
+		l.startSyncLocked()
+	}
 	return nil
 }
 
-// markUnsynced records that written bytes await a sync.
-func (w *writer) markUnsynced() {
-	if !w.unsynced {
-		w.unsynced = true
-		w.unsyncedSince = time.Now()
+// failBatch poisons the log with err and fails reqs and every request
+// waiting for a sync not yet started.
+func (l *Log) failBatch(reqs []*appendRequest, err error) error {
+	err = l.poison(err)
+	ack(reqs, err)
+	l.failAwaiting(err)
+	l.w.buf, l.w.pendingIndex = l.w.buf[:0], l.w.pendingIndex[:0]
+	return err
+}
+
+// maybeStartSync starts a sync if requests wait for one and none runs.
+func (l *Log) maybeStartSync() {
+	if !l.w.inflight && len(l.w.awaiting) > 0 {
+		l.startSync()
 	}
 }
 
-// syncDue says whether the policy requires a sync before acknowledging.
-func (l *Log) syncDue() bool {
-	switch l.opts.Sync.Mode {
-	case SyncAlways:
-		return true
-	case SyncInterval:
-		return time.Since(l.w.unsyncedSince) >= l.opts.Sync.Interval
-	}
-	return false
-}
-
-// publish makes the flushed batch visible to readers and waiters.
-func (l *Log) publish(reqs []*appendRequest, bytesWritten int, synced bool) {
-	w := &l.w
+// startSync starts an fdatasync of the active segment in a helper
+// goroutine; finishSync handles its outcome (received on l.syncDone). The
+// sync covers every byte written so far and every request in w.awaiting.
+func (l *Log) startSync() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	w.seg.sizeBytes = w.sizeBytes
-	w.seg.index = append(w.seg.index, w.pendingIndex...)
-	s := &l.mu.stats
-	for _, r := range reqs {
-		if r.entries != nil {
-			s.Appends++
-			s.Records += uint64(len(r.entries))
+	l.startSyncLocked()
+}
+
+func (l *Log) startSyncLocked() {
+	w := &l.w
+	if l.mu.writeErr != nil {
+		// A failed fsync is never retried: fail what waits for one.
+		l.failAwaiting(l.mu.writeErr)
+		return
+	}
+	w.inflight = true
+	w.inflightReqs = len(w.awaiting)
+	w.inflightEnd = w.sizeBytes
+	w.inflightState = w.awaitingState
+	w.inflightStart = time.Now()
+	if w.inflightEnd == w.syncedBytes || w.file == nil {
+		l.syncDone <- nil // nothing new to sync
+		return
+	}
+	if !w.syncerRunning {
+		w.syncerRunning = true
+		l.writerWG.Add(1)
+		go l.runSyncer()
+	}
+	l.syncReq <- w.file
+}
+
+// runSyncer is the writer's helper goroutine: it syncs the files it is
+// sent, reporting each outcome on l.syncDone, until it receives nil.
+func (l *Log) runSyncer() {
+	defer l.writerWG.Done()
+	for f := range l.syncReq {
+		if f == nil {
+			return
+		}
+		l.syncDone <- f.SyncData()
+	}
+}
+
+// stopSyncer ends the helper goroutine before the writer stops (so that
+// a writer started next finds no syncer state to share). No sync may be
+// running. A later writer may start a new syncer before the old one has
+// received nil; syncers are interchangeable, and each nil stops one.
+func (l *Log) stopSyncer() {
+	if l.w.syncerRunning {
+		l.w.syncerRunning = false
+		l.syncReq <- nil
+	}
+}
+
+// finishSync completes the running sync with its outcome: on success the
+// covered batches are published (SyncAlways) and acknowledged; on failure
+// the log is poisoned and they fail, as does everything written after.
+func (l *Log) finishSync(err error) {
+	w := &l.w
+	reqs := w.awaiting[:w.inflightReqs]
+	w.inflight = false
+	l.mu.Lock()
+	if err != nil {
+		l.poisonLocked(fmt.Errorf("syncing %s: %w", w.seg.path, err))
+		err = l.mu.writeErr
+	} else {
+		if w.inflightEnd > w.syncedBytes {
+			l.mu.stats.Syncs++
+			w.syncedBytes = w.inflightEnd
+		}
+		if w.unsynced() {
+			w.unsyncedSince = w.inflightStart
+		}
+		if l.opts.Sync.Mode == SyncAlways && len(reqs) > 0 {
+			l.publishLocked(w.inflightState)
+		}
+		l.countAckedLocked(reqs)
+	}
+	l.mu.Unlock()
+	ack(reqs, err)
+	if len(reqs) > 0 {
+		w.lastBatchRequests = len(reqs)
+	}
+	clear(reqs)
+	w.awaiting = append(w.awaiting[:0], w.awaiting[len(reqs):]...)
+	w.inflightReqs = 0
+	if err != nil {
+		l.failAwaiting(err)
+	}
+}
+
+// drain waits for the running sync, then syncs and acknowledges everything
+// written. It returns the log's write error, if any.
+func (l *Log) drain() error {
+	w := &l.w
+	if w.inflight {
+		l.finishSync(<-l.syncDone)
+	}
+	if w.unsynced() || len(w.awaiting) > 0 {
+		l.mu.Lock()
+		w.awaitingState = published{sizeBytes: w.sizeBytes, nextSeq: w.nextSeq,
+			lastTimestamp: w.lastTimestamp, indexLen: len(w.pendingIndex)}
+		l.startSyncLocked()
+		l.mu.Unlock()
+		if w.inflight {
+			l.finishSync(<-l.syncDone)
 		}
 	}
-	if bytesWritten > 0 {
-		s.Batches++
-		s.BytesWritten += int64(bytesWritten)
-	}
-	if synced {
-		s.Syncs++
-	}
-	if l.mu.nextSeq != w.nextSeq {
-		l.mu.nextSeq = w.nextSeq
-		l.mu.lastTimestamp = w.lastTimestamp
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.mu.writeErr
+}
+
+// publishLocked makes written (and, under SyncAlways, synced) records
+// visible to readers and waiters, up to state.
+func (l *Log) publishLocked(state published) {
+	w := &l.w
+	w.seg.sizeBytes = state.sizeBytes
+	w.seg.index = append(w.seg.index, w.pendingIndex[:state.indexLen]...)
+	w.pendingIndex = append(w.pendingIndex[:0], w.pendingIndex[state.indexLen:]...)
+	w.awaitingState.indexLen = max(0, w.awaitingState.indexLen-state.indexLen)
+	if l.mu.nextSeq != state.nextSeq {
+		l.mu.nextSeq = state.nextSeq
+		l.mu.lastTimestamp = state.lastTimestamp
 		l.notifyCommitLocked()
 	}
 }
@@ -406,6 +625,33 @@ func (w *writer) needsRoll(sizeBytes, segmentSizeBytes int64) bool {
 	return used > segmentHeaderSize && used+sizeBytes > segmentSizeBytes
 }
 
+// preallocate extends the active segment with zeros before a write that
+// would end at end past the end of the file (SyncAlways, format version 2
+// and later). The extension doubles the data size, capped at
+// preallocMaxBytes per step and at SegmentSizeBytes.
+func (l *Log) preallocate(end int64) error {
+	w := &l.w
+	if l.opts.Sync.Mode != SyncAlways || w.seg.version < 2 || end <= w.fileBytes ||
+		end < min(preallocMinBytes, l.opts.SegmentSizeBytes/8) {
+		return nil
+	}
+	target := end + min(end, preallocMaxBytes)
+	target = (target + preallocAlign - 1) &^ (preallocAlign - 1)
+	target = min(target, l.opts.SegmentSizeBytes)
+	for off := max(w.fileBytes, end); off < target; {
+		n := min(int64(len(zeroChunk)), target-off)
+		if _, err := w.file.WriteAt(zeroChunk[:n], off); err != nil {
+			return fmt.Errorf("preallocating %s at %d: %w", w.seg.path, off, err)
+		}
+		off += n
+		w.fileBytes = off
+		l.mu.Lock()
+		l.mu.stats.PreallocatedBytes += n
+		l.mu.Unlock()
+	}
+	return nil
+}
+
 // open opens the active segment for writing if the writer was idle.
 func (w *writer) open(l *Log) error {
 	if w.file != nil {
@@ -420,18 +666,19 @@ func (w *writer) open(l *Log) error {
 }
 
 // release syncs and closes the active file handle. After a write failure
-// (poisoned) it only closes: a failed fsync is never retried. Callers hold
-// Log.mu or own the writer state exclusively.
+// (poisoned) it only closes: a failed fsync is never retried. No sync may
+// be running. Callers hold Log.mu or own the writer state exclusively.
 func (w *writer) release(poisoned bool) error {
 	if w.file == nil {
 		return nil
 	}
 	var err error
-	if w.unsynced && !poisoned {
+	if w.unsynced() && !poisoned {
 		err = w.file.SyncData()
-		w.unsynced = false
 		if err != nil {
 			err = fmt.Errorf("syncing %s: %w", w.seg.path, err)
+		} else {
+			w.syncedBytes = w.sizeBytes
 		}
 	}
 	if closeErr := w.file.Close(); err == nil && closeErr != nil {
@@ -444,15 +691,13 @@ func (w *writer) release(poisoned bool) error {
 	return err
 }
 
-// roll seals the active segment (syncing it) and starts a new one.
+// roll seals the active segment (syncing it and acknowledging what waited
+// for that sync) and starts a new one.
 func (l *Log) roll() error {
-	w := &l.w
-	if w.unsynced {
-		if err := w.file.SyncData(); err != nil {
-			return fmt.Errorf("syncing %s before roll: %w", w.seg.path, err)
-		}
-		w.unsynced = false
+	if err := l.drain(); err != nil {
+		return err
 	}
+	w := &l.w
 	if err := w.file.Close(); err != nil {
 		w.file = nil
 		return fmt.Errorf("closing %s: %w", w.seg.path, err)
@@ -464,13 +709,13 @@ func (l *Log) roll() error {
 	}
 	old := w.seg
 	w.file, w.seg = f, seg
-	w.sizeBytes, w.lastIndexOffset = segmentHeaderSize, segmentHeaderSize
+	w.sizeBytes, w.syncedBytes, w.fileBytes = segmentHeaderSize, segmentHeaderSize, segmentHeaderSize
+	w.lastIndexOffset = segmentHeaderSize
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	old.sealed = true
 	l.mu.segments = append(l.mu.segments, seg)
 	l.mu.stats.Rolls++
-	l.mu.stats.Syncs++
 	return nil
 }
 
@@ -497,6 +742,7 @@ func createSegment(fs vfs.FS, dir string, h segmentHeader) (*segment, vfs.File, 
 	seg := &segment{
 		firstSeq:      h.firstSeq,
 		baseTimestamp: h.baseTimestamp,
+		version:       formatVersion,
 		path:          path,
 		sizeBytes:     segmentHeaderSize,
 		indexed:       true,
