@@ -198,7 +198,7 @@ func completeFrames(data []byte) int {
 	if err != nil {
 		return 0
 	}
-	res := scanFrames(data, h, 1<<20)
+	res := scanBytes(data, h, 1<<20)
 	return int(res.nextSeq - h.firstSeq)
 }
 
@@ -209,5 +209,5 @@ func dataEnd(data []byte) int64 {
 	if err != nil {
 		return 0
 	}
-	return scanFrames(data, h, 1<<20).validEnd
+	return scanBytes(data, h, 1<<20).validEnd
 }

@@ -127,8 +127,9 @@ func TestSegmentHeaderAndName(t *testing.T) {
 }
 
 // TestDecideTail drives the recovery decision with constructed segment
-// images: torn writes (zeros, short writes, lost pages of an interrupted
-// write) are truncated; damage followed by valid frames is corruption.
+// images: zeros to the end of the file end the data; torn writes (short
+// writes, lost pages of an interrupted write) are truncated; damage
+// followed by valid frames is corruption.
 func TestDecideTail(t *testing.T) {
 	// image has a header and frames of 1000-byte payloads (1032 bytes each),
 	// so frames cross 4 KiB page boundaries.
@@ -150,8 +151,10 @@ func TestDecideTail(t *testing.T) {
 		wantValid int // frames kept
 		want      tailDecision
 	}{
-		{"clean", image(6), 6, tailTorn},
-		{"zeros after", append(image(6), make([]byte, 5000)...), 6, tailTorn},
+		{"clean", image(6), 6, tailEnd},
+		{"zeros after", append(image(6), make([]byte, 5000)...), 6, tailEnd},
+		{"zeroed last frames", zero(image(6), frameOffset(4), frameOffset(6)), 4, tailEnd},
+		{"garbage after zeros", flip(append(image(6), make([]byte, 5000)...), frameOffset(6)+3000), 6, tailTorn},
 		{"short write", image(6)[:frameOffset(5)+100], 5, tailTorn},
 		{"flip in last frame", flip(image(6), frameOffset(5)+500), 5, tailTorn},
 		{"flip in middle frame", flip(image(6), frameOffset(2)+500), 2, tailCorrupt},
@@ -162,14 +165,17 @@ func TestDecideTail(t *testing.T) {
 		{"lost first page of data", zero(image(12), segmentHeaderSize, 4096), 0, tailTorn},
 	}
 	for _, tc := range tests {
-		res := scanFrames(tc.data, segmentHeader{firstSeq: 1}, 4096)
+		res := scanBytes(tc.data, segmentHeader{firstSeq: 1}, 4096)
 		if got := int(res.nextSeq - 1); got != tc.wantValid {
 			t.Errorf("%s: %d valid frames, want %d", tc.name, got, tc.wantValid)
 			continue
 		}
-		got := tailTorn
+		got := tailEnd
 		if res.badStatus != frameOK {
-			got = decideTail(tc.data, res.validEnd)
+			var err error
+			if got, _, err = decideTail(bytesImage(tc.data), res.validEnd, res.nextSeq); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if got != tc.want {
 			t.Errorf("%s: decision %v, want %v", tc.name, got, tc.want)

@@ -70,12 +70,15 @@ func FuzzRecoverTail(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		data := append(appendSegmentHeader(nil, segmentHeader{firstSeq: 1}), body...)
-		res := scanFrames(data, segmentHeader{firstSeq: 1}, 64)
+		res := scanBytes(data, segmentHeader{firstSeq: 1}, 64)
 		if res.validEnd > int64(len(data)) || res.validEnd < segmentHeaderSize {
 			t.Fatalf("valid end %d outside [%d, %d]", res.validEnd, segmentHeaderSize, len(data))
 		}
 		if res.badStatus != frameOK {
-			_ = decideTail(data, res.validEnd)
+			if _, brokenEnd, err := decideTail(bytesImage(data), res.validEnd, res.nextSeq); err != nil ||
+				brokenEnd < res.validEnd || brokenEnd > int64(len(data)) {
+				t.Fatalf("decideTail: broken end %d outside [%d, %d], %v", brokenEnd, res.validEnd, len(data), err)
+			}
 		}
 	})
 }

@@ -390,18 +390,23 @@ func (l *Log) segmentIndex(v *segmentView, src *source) ([]indexEntry, error) {
 // prefix only, and readers reaching the bad frame get the error.
 func (l *Log) buildIndex(v *segmentView, src *source) ([]indexEntry, error) {
 	seg := v.seg
-	data := src.mapped
-	if data == nil {
-		var err error
-		if data, err = readWholeFile(l.fs, seg.path); err != nil {
+	im := fileImage(src.file, v.endOffset)
+	if src.mapped != nil {
+		im = bytesImage(src.mapped[:min(int64(len(src.mapped)), v.endOffset)])
+	}
+	h := segmentHeader{firstSeq: seg.firstSeq, baseTimestamp: seg.baseTimestamp}
+	res, err := scanFrames(im, h, int64(l.opts.IndexIntervalBytes))
+	if err != nil {
+		return nil, err
+	}
+	if res.badStatus != frameOK {
+		zero, _, err := im.zeroFrom(res.validEnd)
+		if err != nil {
 			return nil, err
 		}
-	}
-	data = data[:min(int64(len(data)), v.endOffset)]
-	h := segmentHeader{firstSeq: seg.firstSeq, baseTimestamp: seg.baseTimestamp}
-	res := scanFrames(data, h, int64(l.opts.IndexIntervalBytes))
-	if res.badStatus != frameOK && isZero(data[res.validEnd:]) {
-		res.badStatus, res.badReason = frameOK, "" // preallocated zero tail
+		if zero {
+			res.badStatus, res.badReason = frameOK, "" // preallocated zero tail
+		}
 	}
 	if res.badStatus == frameOK && res.nextSeq != v.endSeq {
 		res.badReason = fmt.Sprintf("segment ends at seq %d, next segment starts at %d", res.nextSeq, v.endSeq)

@@ -1,13 +1,12 @@
 package segment
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
-
-	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // load lists the directory, reads every sealed segment's header and
@@ -135,80 +134,34 @@ func (l *Log) corruption(e *CorruptionError) error {
 	return e
 }
 
-// scanResult is what scanning a segment's frames found.
-type scanResult struct {
-	nextSeq       uint64
-	lastTimestamp int64
-	validEnd      int64 // end of the last good frame
-	index         []indexEntry
-	badStatus     frameStatus // why the frame at validEnd is bad (frameOK if none)
-	badReason     string
-}
-
-// scanFrames verifies the frames of a whole segment image, building the
-// sparse index. It stops at the first bad frame.
-func scanFrames(data []byte, h segmentHeader, indexIntervalBytes int64) scanResult {
-	res := scanResult{nextSeq: h.firstSeq, lastTimestamp: h.baseTimestamp, validEnd: segmentHeaderSize}
-	lastIndexOffset := int64(segmentHeaderSize)
-	var rec Record
-	for res.validEnd < int64(len(data)) {
-		off := res.validEnd
-		n, status := decodeFrame(data[off:], &rec)
-		if status != frameOK {
-			res.badStatus, res.badReason = status, status.String()
-			return res
-		}
-		if rec.Seq != res.nextSeq || rec.Timestamp < res.lastTimestamp {
-			res.badStatus = frameBadChecksum
-			res.badReason = fmt.Sprintf("frame seq %d ts %d, want seq %d ts >= %d",
-				rec.Seq, rec.Timestamp, res.nextSeq, res.lastTimestamp)
-			return res
-		}
-		if off-lastIndexOffset >= indexIntervalBytes {
-			res.index = append(res.index, indexEntry{offset: uint32(off),
-				seqDelta: uint32(rec.Seq - h.firstSeq), timestamp: rec.Timestamp})
-			lastIndexOffset = off
-		}
-		res.nextSeq++
-		res.lastTimestamp = rec.Timestamp
-		res.validEnd = off + int64(n)
-	}
-	return res
-}
-
-// readWholeFile reads a file into memory.
-func readWholeFile(fs vfs.FS, path string) ([]byte, error) {
-	f, err := fs.Open(path)
+// recoverActive scans the active segment with a bounded buffer, keeps a
+// zero tail as the end of the data, truncates a torn tail and fails on
+// corruption, then initializes the writer state.
+func (l *Log) recoverActive(seg *segment) error {
+	f, err := l.fs.Open(seg.path)
 	if err != nil {
-		return nil, fmt.Errorf("segment: opening %s: %w", path, err)
+		return fmt.Errorf("segment: opening %s: %w", seg.path, err)
 	}
-	defer func() { _ = f.Close() }() // read-only handle
+	defer func() { _ = f.Close() }() // read-only handle: a close error loses nothing
 	info, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("segment: stat %s: %w", path, err)
+		return fmt.Errorf("segment: stat %s: %w", seg.path, err)
 	}
-	data := make([]byte, info.Size())
-	if _, err := f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("segment: reading %s: %w", path, err)
-	}
-	return data, nil
-}
-
-// recoverActive scans the active segment, truncates a torn tail and fails
-// on corruption, then initializes the writer state.
-func (l *Log) recoverActive(seg *segment) error {
-	data, err := readWholeFile(l.fs, seg.path)
+	im := fileImage(f, info.Size())
+	h := segmentHeader{firstSeq: seg.firstSeq, baseTimestamp: seg.baseTimestamp}
+	res, err := scanFrames(im, h, int64(l.opts.IndexIntervalBytes))
 	if err != nil {
 		return err
 	}
-	h := segmentHeader{firstSeq: seg.firstSeq, baseTimestamp: seg.baseTimestamp}
-	res := scanFrames(data, h, int64(l.opts.IndexIntervalBytes))
-	fileBytes := int64(len(data))
-	if res.badStatus != frameOK && !isZero(data[res.validEnd:]) {
-		if err := l.handleBadTail(seg, data, res); err != nil {
+	fileBytes := im.size
+	if res.badStatus != frameOK {
+		cut, err := l.handleBadTail(seg, im, res)
+		if err != nil {
 			return err
 		}
-		fileBytes = res.validEnd
+		if cut {
+			fileBytes = res.validEnd
+		}
 	}
 	seg.sizeBytes, seg.index, seg.indexed = res.validEnd, res.index, true
 	l.mu.nextSeq, l.mu.lastTimestamp = res.nextSeq, res.lastTimestamp
@@ -220,80 +173,126 @@ func (l *Log) recoverActive(seg *segment) error {
 	return nil
 }
 
-// handleBadTail decides between a torn tail (truncate it) and corruption
-// (fail) for the bad frame at res.validEnd.
-func (l *Log) handleBadTail(seg *segment, data []byte, res scanResult) error {
+// handleBadTail decides what the bad frame at res.validEnd is: the start
+// of a zero tail (kept), a torn tail (cut, reporting true) or corruption
+// (an error).
+func (l *Log) handleBadTail(seg *segment, im *image, res scanResult) (bool, error) {
 	off := res.validEnd
-	if decideTail(data, off) == tailCorrupt {
-		return l.corruption(&CorruptionError{Path: seg.path, Offset: off, End: int64(len(data)),
+	decision, brokenEnd, err := decideTail(im, off, res.nextSeq)
+	switch {
+	case err != nil:
+		return false, err
+	case decision == tailEnd:
+		return false, nil
+	case decision == tailCorrupt:
+		return false, l.corruption(&CorruptionError{Path: seg.path, Offset: off, End: im.size,
 			Reason: res.badReason + ", followed by valid frames"})
 	}
-	if err := l.truncateTornTail(seg, data, off); err != nil {
-		return err
+	if err := l.truncateTornTail(seg, im, off, brokenEnd); err != nil {
+		return false, err
 	}
 	l.logger.Warn("segment: truncated torn tail", "path", seg.path,
-		"offset", off, "end", len(data), "lostBytes", int64(len(data))-off,
+		"offset", off, "end", im.size, "lostBytes", brokenEnd-off,
 		"nextSeq", res.nextSeq, "reason", res.badReason)
-	return nil
+	return true, nil
 }
 
 // tailDecision is what recovery does with a bad frame in the active segment.
 type tailDecision uint8
 
 const (
-	tailTorn    tailDecision = iota // an interrupted write: truncate
+	tailEnd     tailDecision = iota // zeros to the end of the file: the end of the data
+	tailTorn                        // an interrupted write: truncate
 	tailCorrupt                     // damaged acknowledged data: fail loudly
 )
 
 func (d tailDecision) String() string {
-	if d == tailTorn {
+	switch d {
+	case tailEnd:
+		return "end"
+	case tailTorn:
 		return "torn"
 	}
 	return "corrupt"
 }
 
-// decideTail classifies the bad frame at off (FORMAT.md, "Recovery"). It is
-// torn when no valid frame follows it, or when it overlaps a zero-filled
-// page remainder (a page of an interrupted write that never reached the
-// disk). A bad frame followed by a valid frame is otherwise corruption.
-func decideTail(data []byte, off int64) tailDecision {
-	if !validFrameAfter(data, off) || overlapsZeroPage(data, off) {
-		return tailTorn
+// decideTail classifies the bad frame at off, nextSeq being the Seq it
+// should have had (FORMAT.md, "Recovery"). Zeros from off to the end of
+// the file are the end of the data. Otherwise it is torn when no valid
+// frame of this log follows it, or when it overlaps a zero-filled page
+// remainder (a page of an interrupted write that never reached the disk);
+// a bad frame followed by a valid frame is otherwise corruption. It also
+// returns the end of the last nonzero byte, up to which a torn tail is
+// saved.
+func decideTail(im *image, off int64, nextSeq uint64) (tailDecision, int64, error) {
+	zero, brokenEnd, err := im.zeroFrom(off)
+	if err != nil || zero {
+		return tailEnd, off, err
 	}
-	return tailCorrupt
+	found, err := validFrameAfter(im, off, nextSeq)
+	if err != nil {
+		return 0, 0, err
+	}
+	if !found {
+		return tailTorn, brokenEnd, nil
+	}
+	torn, err := overlapsZeroPage(im, off)
+	if err != nil || !torn {
+		return tailCorrupt, brokenEnd, err
+	}
+	return tailTorn, brokenEnd, nil
 }
 
-// validFrameAfter reports whether any 8-byte-aligned offset after off
-// holds a frame with a valid checksum.
-func validFrameAfter(data []byte, off int64) bool {
+// validFrameAfter reports whether an 8-byte-aligned offset after off holds
+// a later frame of this log: a Seq above nextSeq (by no more than the
+// frames that fit before it) and a valid checksum. The Seq test comes
+// first, so garbage is rarely checksummed.
+func validFrameAfter(im *image, off int64, nextSeq uint64) (bool, error) {
 	var rec Record
-	for p := off + frameAlign; p+frameHeaderSize <= int64(len(data)); p += frameAlign {
-		if peekFrameSize(data[p:]) == 0 {
+	for p := off + frameAlign; p+frameHeaderSize <= im.size; p += frameAlign {
+		hdr, err := im.at(p, frameHeaderSize)
+		if err != nil {
+			return false, err
+		}
+		seq := binary.LittleEndian.Uint64(hdr[16:24])
+		if peekFrameSize(hdr) == 0 || seq < nextSeq || seq-nextSeq > uint64(p-off)/frameHeaderSize {
 			continue
 		}
-		if _, status := decodeFrame(data[p:], &rec); status == frameOK {
-			return true
+		_, status, err := im.frameAt(p, &rec)
+		if err != nil {
+			return false, err
+		}
+		if status == frameOK {
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // overlapsZeroPage reports whether the bad frame at off overlaps a page
 // whose part from max(off, page start) to min(page end, EOF) is all zero.
-func overlapsZeroPage(data []byte, off int64) bool {
+func overlapsZeroPage(im *image, off int64) (bool, error) {
+	hdr, err := im.at(off, frameHeaderSize)
+	if err != nil {
+		return false, err
+	}
 	end := off + frameHeaderSize
-	if size := peekFrameSize(data[off:]); size > 0 {
+	if size := peekFrameSize(hdr); size > 0 {
 		end = off + int64(size)
 	}
-	end = min(end, int64(len(data)))
+	end = min(end, im.size)
 	for start := off; start < end; {
-		pageEnd := min((start/tornBlockSize+1)*tornBlockSize, int64(len(data)))
-		if isZero(data[start:pageEnd]) {
-			return true
+		pageEnd := min((start/tornBlockSize+1)*tornBlockSize, im.size)
+		b, err := im.at(start, int(pageEnd-start))
+		if err != nil {
+			return false, err
+		}
+		if isZero(b) {
+			return true, nil
 		}
 		start = pageEnd
 	}
-	return false
+	return false, nil
 }
 
 func isZero(b []byte) bool {
@@ -305,36 +304,21 @@ func isZero(b []byte) bool {
 	return true
 }
 
-// truncateTornTail copies data[off:] to a .broken file, then replaces the
-// segment by its first off bytes (vfs.File has no Truncate): the prefix is
-// written to a temporary file, synced and renamed over the segment.
-func (l *Log) truncateTornTail(seg *segment, data []byte, off int64) error {
+// truncateTornTail copies the torn bytes [off, brokenEnd) to a .broken
+// file, then replaces the segment by its first off bytes (vfs.File has no
+// Truncate): the prefix is copied to a temporary file, synced and renamed
+// over the segment. Both copies stream through the image's buffer.
+func (l *Log) truncateTornTail(seg *segment, im *image, off, brokenEnd int64) error {
 	brokenPath := fmt.Sprintf("%s.%016x%s", seg.path, off, brokenSuffix)
-	if err := writeFileSynced(l.fs, brokenPath, data[off:]); err != nil {
+	if err := copyRange(l.fs, brokenPath, im, off, brokenEnd); err != nil {
 		return err
 	}
 	tmpPath := seg.path + tmpSuffix
-	if err := writeFileSynced(l.fs, tmpPath, data[:off]); err != nil {
+	if err := copyRange(l.fs, tmpPath, im, 0, off); err != nil {
 		return err
 	}
 	if err := l.fs.Rename(tmpPath, seg.path); err != nil {
 		return fmt.Errorf("segment: renaming %s: %w", tmpPath, err)
 	}
 	return syncDir(l.fs, l.dir)
-}
-
-// writeFileSynced creates path with contents b and syncs it.
-func writeFileSynced(fs vfs.FS, path string, b []byte) error {
-	f, err := fs.Create(path, vfs.WriteCategoryUnspecified)
-	if err != nil {
-		return fmt.Errorf("segment: creating %s: %w", path, err)
-	}
-	err = writeAndSync(f, b)
-	if closeErr := f.Close(); err == nil {
-		err = closeErr
-	}
-	if err != nil {
-		return fmt.Errorf("segment: writing %s: %w", path, err)
-	}
-	return nil
 }
