@@ -121,11 +121,11 @@ func (b *fakeBackend) DeadLetterSourceQueues(dlq engine.QueueRef, after string, 
 	defer b.mu.Unlock()
 	var refs []engine.QueueRef
 	for ref, q := range b.queues {
-		if r := q.info.Attributes.Redrive; r != nil && r.DeadLetterTarget == dlq && ref.Name > after {
+		if r := q.info.Attributes.Redrive; r != nil && r.DeadLetterTarget == dlq && (after == "" || ref.String() > after) {
 			refs = append(refs, ref)
 		}
 	}
-	slices.SortFunc(refs, func(a, b engine.QueueRef) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(refs, func(a, b engine.QueueRef) int { return strings.Compare(a.String(), b.String()) })
 	if len(refs) > limit {
 		refs = refs[:limit]
 	}

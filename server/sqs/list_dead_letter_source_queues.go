@@ -38,6 +38,11 @@ func (s *service) listDeadLetterSourceQueues(req *server.Request, resp *server.R
 	if err != nil {
 		return err
 	}
+	if after != "" {
+		// The token holds a source queue's name; the engine continues
+		// after a reference's String (sources share the DLQ's namespace).
+		after = engine.QueueRef{Namespace: r.ref.Namespace, Name: after}.String()
+	}
 	refs, err := s.b.DeadLetterSourceQueues(r.ref, after, limit+1)
 	if err != nil {
 		return s.mapError(err)
