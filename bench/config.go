@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -122,6 +123,59 @@ type Env struct {
 	Config  Config
 	SQS     sqsAPI
 	Kinesis *kinesis.Client
+	conns   *connTracker
+}
+
+// Close ends every connection the run's clients opened, so idle keep-alive
+// connections do not pile up across runs (a matrix makes hundreds).
+func (e *Env) Close() {
+	if e.conns != nil {
+		e.conns.closeAll()
+	}
+}
+
+// connTracker remembers open connections.
+type connTracker struct {
+	mu    sync.Mutex
+	conns map[*trackedConn]struct{}
+}
+
+type trackedConn struct {
+	net.Conn
+	tracker *connTracker
+}
+
+func (c *trackedConn) Close() error {
+	c.tracker.mu.Lock()
+	delete(c.tracker.conns, c)
+	c.tracker.mu.Unlock()
+	return c.Conn.Close()
+}
+
+func (t *connTracker) dial(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		tc := &trackedConn{Conn: conn, tracker: t}
+		t.mu.Lock()
+		t.conns[tc] = struct{}{}
+		t.mu.Unlock()
+		return tc, nil
+	}
+}
+
+func (t *connTracker) closeAll() {
+	t.mu.Lock()
+	conns := make([]*trackedConn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
+	t.mu.Unlock()
+	for _, c := range conns {
+		_ = c.Close() // best effort: the run is over
+	}
 }
 
 // idleConnsSlack is added to the idle-connection pool beyond the number of
@@ -133,13 +187,17 @@ const idleConnsSlack = 8
 // credentials when an endpoint is set and the environment names none.
 func NewEnv(ctx context.Context, cfg Config) (*Env, error) {
 	conns := cfg.Concurrency + cfg.Consumers + idleConnsSlack
+	tracker := &connTracker{conns: map[*trackedConn]struct{}{}}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	httpClient := awshttp.NewBuildableClient().
 		WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConns = conns * 2
 			t.MaxIdleConnsPerHost = conns
 			t.IdleConnTimeout = 90 * time.Second
+			// Every copy the SDK makes of this transport dials through
+			// the tracker, so Close can end all of the run's connections.
+			t.DialContext = tracker.dial(dialer)
 		}).
-		WithDialerOptions(func(d *net.Dialer) { d.KeepAlive = 30 * time.Second }).
 		WithTimeout(60 * time.Second)
 
 	opts := []func(*config.LoadOptions) error{
@@ -160,7 +218,7 @@ func NewEnv(ctx context.Context, cfg Config) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: load AWS config: %w", err)
 	}
-	env := &Env{Config: cfg}
+	env := &Env{Config: cfg, conns: tracker}
 	env.Kinesis = kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)

@@ -74,6 +74,7 @@ func RunScenario(ctx context.Context, name string, cfg Config) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	defer env.Close()
 	return runPrepared(ctx, scenario, env)
 }
 
