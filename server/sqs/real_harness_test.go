@@ -255,3 +255,8 @@ func sequenceNumber(t testing.TB, s string) *big.Int {
 	}
 	return n
 }
+
+// sendDelayed is a SendMessageInput with a per-message delay.
+func sendDelayed(url, body string, delaySeconds int32) *sdk.SendMessageInput {
+	return &sdk.SendMessageInput{QueueUrl: &url, MessageBody: &body, DelaySeconds: delaySeconds}
+}
