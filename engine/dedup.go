@@ -123,6 +123,3 @@ func (w *dedupWindow) insertSettled(key string, id [16]byte, seq uint64, expires
 	w.entries[key] = e
 	w.order = append(w.order, e)
 }
-
-// len reports the number of entries (live or awaiting expiry).
-func (w *dedupWindow) len() int { return len(w.entries) }

@@ -34,6 +34,18 @@ func (q *Queue) receiveFIFOLocked(call *receiveCall) error {
 		}
 	}
 	vs := q.mu.vs
+	// Scan what was sent since the last receive first, so a group's
+	// messages are delivered together (AWS returns as many of one group as
+	// fit). Each record is scanned once; the buffer bounds the work.
+	for end := q.log.NextSeq(); vs.cursor < end && vs.buffered() < fifoBufferMax; {
+		before := vs.cursor
+		if err := q.scanLocked(call, fifoScanChunk); err != nil {
+			return err
+		}
+		if vs.cursor == before {
+			break
+		}
+	}
 	for {
 		for !call.full() && vs.nInflight < InflightMax {
 			g := vs.popGroup()

@@ -219,24 +219,22 @@ func (t *moveTask) run(src *Queue, dst *QueueRef, rate int) {
 			status = MoveTaskCancelled
 		default:
 		}
-		if status == MoveTaskCancelled {
-			break
-		}
 		info := t.info()
-		if info.Moved >= info.ToMove {
+		if status == MoveTaskCancelled || info.Moved >= info.ToMove {
 			break
 		}
 		batch := min(int64(moveTaskBatch), info.ToMove-info.Moved)
 		moved, err := src.takeAndMove(int(batch), dst)
 		t.mu.Lock()
 		t.mu.info.Moved += int64(moved)
+		done := t.mu.info.Moved >= t.mu.info.ToMove
 		t.mu.Unlock()
 		if err != nil {
 			status, failure = MoveTaskFailed, err.Error()
 			break
 		}
-		if moved == 0 {
-			break // nothing left to move
+		if moved == 0 || done {
+			break // nothing left to move, or all counted at start moved
 		}
 		timer := time.NewTimer(interval)
 		select {

@@ -102,7 +102,7 @@ type Queue struct {
 
 		delayedAhead int64 // delayed messages sent but not yet scanned
 		lastPurge    int64
-		lastSeek     int64 // last retention seek of the scan cursor
+		lastSeek     int64             // last retention seek of the scan cursor
 		attempts     []*receiveAttempt // FIFO attempt ids in expiry order
 
 		dirty          bool // state written since the last synced flush
@@ -284,11 +284,11 @@ func (db *DB) DeleteQueue(ns Namespace, name string) error {
 	}
 	reg.mu.Unlock()
 	if q != nil {
-		q.shutdown()
-		// Wait for a flush in progress: it must not write keys after the
-		// entity's range is deleted.
+		// Under flushMu: a flush in progress must finish before the
+		// entity's keys are deleted, and none may start after.
 		q.flushMu.Lock()
-		q.flushMu.Unlock() //nolint:staticcheck // empty critical section: a barrier
+		q.shutdown()
+		q.flushMu.Unlock()
 	}
 	if _, err := db.catalogDelete(kindQueue, ns, name, nil); err != nil {
 		if errors.Is(err, errCatalogNotFound) {

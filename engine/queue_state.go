@@ -3,8 +3,8 @@ package engine
 import (
 	"cmp"
 	"encoding/binary"
-	"slices"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sluice-dev/sluice/index"

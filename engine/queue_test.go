@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -12,6 +13,20 @@ import (
 )
 
 var testNS = Namespace{Account: "000000000000", Region: "us-east-1"}
+
+// bubble runs fn in a synctest bubble (fake clock). segment pools append
+// requests that carry a channel in a sync.Pool; a channel created in one
+// bubble must not be used in another or outside (fatal error), so the pool
+// is emptied (two GCs) before and after. TODO(queue): drop this once
+// segment stops pooling channels (see NOTES-queue.md).
+func bubble(t *testing.T, fn func(t *testing.T)) {
+	t.Helper()
+	runtime.GC()
+	runtime.GC()
+	synctest.Test(t, fn)
+	runtime.GC()
+	runtime.GC()
+}
 
 // qenv is a DB with helpers for queue tests.
 type qenv struct {
@@ -168,7 +183,7 @@ func TestQueueBasic(t *testing.T) {
 // stale, not in flight, 12 h limit) and standard-queue delete with a stale
 // receipt.
 func TestQueueVisibility(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
+	bubble(t, func(t *testing.T) {
 		e := newQEnv(t)
 		q := e.create("vis", DefaultQueueAttributes(false))
 		sendBodies(t, q, "m")

@@ -133,3 +133,10 @@ func (q *Queue) onWakeTimer() {
 	}
 	q.armWakeLocked()
 }
+
+// waiterCount reports the parked receivers (tests, metrics).
+func (q *Queue) waiterCount() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.mu.waiters.len()
+}
