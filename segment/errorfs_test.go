@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
@@ -36,88 +37,164 @@ func (in *injectAt) MaybeError(op errorfs.Op) error {
 	return nil
 }
 
-// errorWorkload appends, rolls, deletes old segments and syncs on fs,
-// returning the acknowledged entries by seq and the first error any call
-// returned. After an Append or Sync error it checks that the log refuses
-// further writes with ErrWriteFailed.
-func errorWorkload(t *testing.T, fs vfs.FS) (map[uint64]Entry, error) {
-	acked := map[uint64]Entry{}
-	l, err := Open("log", &Options{FS: fs, SegmentSizeBytes: 512, Logger: quietLogger()})
+// errorWorkload appends, rolls, deletes old segments and syncs on fs under
+// policy. It returns the records that must survive a crash (acknowledged
+// under always; covered by a returned Sync or Close otherwise), every
+// acknowledged record, and the first error any call returned. After an
+// Append or Sync error it checks that the log refuses further writes with
+// ErrWriteFailed.
+func errorWorkload(t *testing.T, fs vfs.FS, policy SyncPolicy) (durable, acked map[uint64]Entry, err error) {
+	durable, acked = map[uint64]Entry{}, map[uint64]Entry{}
+	l, err := Open("log", &Options{FS: fs, SegmentSizeBytes: 512, Sync: policy, Logger: quietLogger()})
 	if err != nil {
-		return acked, err
+		return durable, acked, err
 	}
 	defer func() { _ = l.Close() }()
+	makeDurable := func() {
+		for seq, e := range acked {
+			if seq >= l.FirstSeq() {
+				durable[seq] = e
+			}
+		}
+	}
 	for i := 0; i < 24; i++ {
 		entries := []Entry{testEntry(i), testEntry(i + 100)}
 		seq, err := l.Append(entries)
-		if err == nil && i%8 == 7 {
-			err = l.Sync()
+		if err == nil {
+			acked[seq], acked[seq+1] = entries[0], entries[1]
+			if policy.Mode == SyncAlways {
+				makeDurable()
+			}
+			if i%8 == 7 {
+				if err = l.Sync(); err == nil {
+					makeDurable()
+				}
+			}
 		}
 		if err != nil {
 			if _, again := l.Append(entries); !errors.Is(again, ErrWriteFailed) {
 				t.Errorf("append after failure %v returned %v, want ErrWriteFailed", err, again)
 			}
-			return acked, err
+			return durable, acked, err
 		}
-		acked[seq], acked[seq+1] = entries[0], entries[1]
 		if i == 12 {
 			if _, err := l.DeleteBefore(5); err != nil {
-				return acked, err
+				return durable, acked, err
 			}
-			for seq := range acked {
+			for seq := range durable {
 				if seq < l.FirstSeq() {
-					delete(acked, seq)
+					delete(durable, seq)
 				}
 			}
 		}
 	}
-	return acked, l.Close()
+	if err := l.Close(); err != nil {
+		return durable, acked, err
+	}
+	makeDurable()
+	return durable, acked, nil
 }
 
 // TestErrorInjection fails the i-th mutating filesystem operation for
 // i = 0, 1, … (with an injected error and with ENOSPC) until the workload
-// runs clean. Every injected failure must reach a caller, an Append or Sync
+// runs clean, under each sync policy. Every injected failure must reach a
+// caller (an Append, Sync, DeleteBefore or Close), an Append or Sync
 // failure must poison the log, and reopening the crash image of only the
-// synced data must yield a consistent log holding every acknowledged record.
+// synced data must yield a dense log holding every record that had to be
+// durable, and only records intact at the seq they were acknowledged with.
 func TestErrorInjection(t *testing.T) {
-	for _, injected := range []error{errorfs.ErrInjected, syscall.ENOSPC} {
-		for i := int64(0); ; i++ {
-			mem := vfs.NewCrashableMem()
-			in := &injectAt{index: i, err: injected}
-			acked, err := errorWorkload(t, errorfs.Wrap(mem, in))
-			if !in.fired.Load() {
-				if err != nil {
-					t.Fatalf("op %d: no injection but error %v", i, err)
+	policies := []SyncPolicy{{Mode: SyncAlways}, {Mode: SyncInterval, Interval: time.Millisecond}, {Mode: SyncNever}}
+	for _, policy := range policies {
+		for _, injected := range []error{errorfs.ErrInjected, syscall.ENOSPC} {
+			t.Run(fmt.Sprintf("sync=%s/%v", policy, injected), func(t *testing.T) {
+				for i := int64(0); ; i++ {
+					if !injectOnce(t, policy, injected, i) {
+						t.Logf("workload ran clean after %d injection points", i)
+						return
+					}
 				}
-				t.Logf("%v: workload ran clean after %d injection points", injected, i)
-				break
-			}
-			if !errors.Is(err, injected) {
-				t.Fatalf("op %d: injected %v but the caller saw %v", i, injected, err)
-			}
-			crashed := mem.CrashClone(vfs.CrashCloneCfg{})
-			l, err := Open("log", &Options{FS: crashed, SegmentSizeBytes: 512, Logger: quietLogger()})
-			if err != nil {
-				t.Fatalf("op %d: reopen: %v", i, err)
-			}
-			recs := readAll(t, l, 0)
-			got := map[uint64]Record{}
-			for _, r := range recs {
-				got[r.Seq] = r
-			}
-			for seq, e := range acked {
-				r, ok := got[seq]
-				if !ok {
-					t.Fatalf("op %d: acknowledged seq %d lost (have %d..%d)", i, seq, l.FirstSeq(), l.NextSeq())
-				}
-				checkRecord(t, r, seq, e)
-			}
-			if _, err := l.Append([]Entry{testEntry(1)}); err != nil {
-				t.Fatalf("op %d: append after reopen: %v", i, err)
-			}
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
+			})
 		}
+	}
+}
+
+// injectOnce runs the workload failing operation i, and checks the log
+// recovered from the crash image. It returns false if the workload ran
+// clean (it has fewer operations).
+func injectOnce(t *testing.T, policy SyncPolicy, injected error, i int64) bool {
+	mem := vfs.NewCrashableMem()
+	in := &injectAt{index: i, err: injected}
+	durable, acked, err := errorWorkload(t, errorfs.Wrap(mem, in), policy)
+	if !in.fired.Load() {
+		if err != nil {
+			t.Fatalf("op %d: no injection but error %v", i, err)
+		}
+		return false
+	}
+	if !errors.Is(err, injected) {
+		t.Fatalf("op %d: injected %v but the caller saw %v", i, injected, err)
+	}
+	crashed := mem.CrashClone(vfs.CrashCloneCfg{})
+	l, err := Open("log", &Options{FS: crashed, SegmentSizeBytes: 512, Logger: quietLogger()})
+	if err != nil {
+		t.Fatalf("op %d: reopen: %v", i, err)
+	}
+	recs := readAll(t, l, 0)
+	got := map[uint64]Record{}
+	for j, r := range recs {
+		if r.Seq != l.FirstSeq()+uint64(j) {
+			t.Fatalf("op %d: gap before seq %d", i, r.Seq)
+		}
+		if e, ok := acked[r.Seq]; ok {
+			checkRecord(t, r, r.Seq, e)
+		}
+		got[r.Seq] = r
+	}
+	for seq, e := range durable {
+		r, ok := got[seq]
+		if !ok {
+			t.Fatalf("op %d: durable seq %d lost (have %d..%d)", i, seq, l.FirstSeq(), l.NextSeq())
+		}
+		checkRecord(t, r, seq, e)
+	}
+	if _, err := l.Append([]Entry{testEntry(1)}); err != nil {
+		t.Fatalf("op %d: append after reopen: %v", i, err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// syncFailer fails every fdatasync, reporting each attempt on started.
+type syncFailer struct{ started chan struct{} }
+
+func (s *syncFailer) String() string { return "fail every SyncData" }
+
+func (s *syncFailer) MaybeError(op errorfs.Op) error {
+	if op.Kind != errorfs.OpFileSyncData {
+		return nil
+	}
+	s.started <- struct{}{}
+	return errorfs.ErrInjected
+}
+
+// TestIntervalSyncFailureReported checks that a failed background sync
+// under SyncInterval, which no Append waits for, poisons the log and is
+// reported by Close: acknowledged records may not be durable.
+func TestIntervalSyncFailureReported(t *testing.T) {
+	failer := &syncFailer{started: make(chan struct{})}
+	l, err := Open("log", &Options{FS: errorfs.Wrap(vfs.NewMem(), failer),
+		Sync: SyncPolicy{Mode: SyncInterval, Interval: time.Millisecond}, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append([]Entry{testEntry(1)}); err != nil {
+		t.Fatalf("append (acknowledged after write): %v", err)
+	}
+	<-failer.started // the background sync runs and fails
+	err = l.Close()
+	if !errors.Is(err, ErrWriteFailed) || !errors.Is(err, errorfs.ErrInjected) {
+		t.Fatalf("Close after a failed background sync: %v, want ErrWriteFailed wrapping the injected error", err)
 	}
 }

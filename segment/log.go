@@ -223,7 +223,11 @@ func (l *Log) Sync() error {
 }
 
 // Close waits for queued appends, syncs, and releases every file handle,
-// mmap and goroutine. Reads in progress finish first.
+// mmap and goroutine. Reads in progress finish first. If a write or sync
+// failed since Open (the log is poisoned), Close still releases everything
+// and returns that error (wrapping ErrWriteFailed): under SyncInterval and
+// SyncNever it may be the only report that acknowledged records were not
+// made durable.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	if l.mu.closed {
@@ -238,9 +242,9 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	l.writerWG.Wait()
 	l.mu.Lock()
-	poisoned := l.mu.writeErr != nil
+	writeErr := l.mu.writeErr
 	l.mu.Unlock()
-	err := l.w.release(poisoned)
+	err := errors.Join(writeErr, l.w.release(writeErr != nil))
 	l.mu.Lock()
 	for l.heldSegmentsLocked() {
 		l.mu.released.Wait()

@@ -102,7 +102,7 @@ func TestRecoverLargeFrames(t *testing.T) {
 }
 
 // TestRecoveryMemoryBounded checks that Open streams the active segment:
-// recovering a 16 MiB segment allocates a small fraction of it (the scan
+// recovering an 8 MiB segment allocates a small fraction of it (the scan
 // buffer and the sparse index), not the segment's size.
 func TestRecoveryMemoryBounded(t *testing.T) {
 	fs := vfs.NewMem()
@@ -115,7 +115,7 @@ func TestRecoveryMemoryBounded(t *testing.T) {
 	for i := range batch {
 		batch[i] = Entry{Payload: bytes.Repeat([]byte{byte(i + 1)}, 4000)}
 	}
-	for l.Stats().SizeBytes < 16<<20 {
+	for l.Stats().SizeBytes < 8<<20 {
 		if _, err := l.Append(batch); err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +136,7 @@ func TestRecoveryMemoryBounded(t *testing.T) {
 	if l.NextSeq() != want {
 		t.Fatalf("next seq %d after reopen, want %d", l.NextSeq(), want)
 	}
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 2<<20 {
-		t.Fatalf("Open allocated %d bytes for a 16 MiB segment; want at most 2 MiB", alloc)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
+		t.Fatalf("Open allocated %d bytes for an 8 MiB segment; want at most 1 MiB", alloc)
 	}
 }
