@@ -301,3 +301,32 @@ func TestQueueRetentionDelayPurge(t *testing.T) {
 		}
 	})
 }
+
+// TestQueueCountsAfterRestart: counts are right right after open, before
+// any receive (one visible, one in flight, one delayed), because open scans
+// the log and merges the persisted state. Regression for
+// server/sqs TestEngineBugCountsAfterRestart.
+func TestQueueCountsAfterRestart(t *testing.T) {
+	e := newQEnv(t)
+	q := e.create("counts", DefaultQueueAttributes(false))
+	sendBodies(t, q, "inflight")
+	if got := receive(t, q, 1, 100*time.Second); len(got) != 1 {
+		t.Fatalf("receive: %d", len(got))
+	}
+	sendBodies(t, q, "visible")
+	d := 5 * time.Minute
+	if _, err := q.Send(context.Background(), []SendMessage{{Body: []byte("delayed"), Delay: &d}}); err != nil {
+		t.Fatal(err)
+	}
+	want := QueueCounts{Visible: 1, InFlight: 1, Delayed: 1}
+	if c := q.Counts(); c != want {
+		t.Fatalf("before restart %+v, want %+v", c, want)
+	}
+	e.reopen()
+	if c := e.queue("counts").Counts(); c != want {
+		t.Fatalf("after restart %+v, want %+v", c, want)
+	}
+	if got := receive(t, e.queue("counts"), 10, time.Second); fmt.Sprint(bodiesOf(got)) != "[visible]" {
+		t.Fatalf("after restart received %v", bodiesOf(got))
+	}
+}

@@ -97,6 +97,9 @@ type receiveCall struct {
 	// the queue through the receive path (order, groups, retention).
 	take  func(call *receiveCall, st *msgState, payload []byte)
 	taken int
+	// trackOnly scans without delivering (open): visible messages of
+	// standard queues go to the ready list.
+	trackOnly bool
 }
 
 // n counts messages delivered or taken so far.
@@ -252,6 +255,10 @@ func (q *Queue) scanRecordLocked(call *receiveCall, rec *segment.Record) (bool, 
 	}
 	if q.fifo || st.status != statusVisible {
 		return q.fifo && st.status == statusVisible, nil
+	}
+	if call.trackOnly {
+		vs.queueReady(st)
+		return true, nil
 	}
 	if call.maxReceive > 0 && st.receiveCount >= call.maxReceive {
 		q.startMoveLocked(call, st, rec.Payload)

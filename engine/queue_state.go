@@ -219,7 +219,30 @@ func (q *Queue) load() error {
 			return err
 		}
 	}
-	return nil
+	return q.restoreScan()
+}
+
+// restoreScanMax bounds how many visible messages open tracks ahead of
+// any receive (memory: about 100 bytes each).
+const restoreScanMax = 100_000
+
+// restoreScan scans the log from the floor at open, without delivering,
+// so that in-flight, deleted and delayed messages are known (Counts and
+// receipts are right from open) and visible ones are ready. It stops after
+// restoreScanMax visible messages; the rest is scanned by receives.
+func (q *Queue) restoreScan() error {
+	attrs := q.attrsLocked()
+	call := receiveCall{
+		opts:      ReceiveOptions{Max: restoreScanMax},
+		now:       q.db.nowUnixNano(),
+		retention: int64(attrs.MessageRetention),
+		trackOnly: true,
+	}
+	want := restoreScanMax
+	if q.fifo {
+		want = fifoBufferMax
+	}
+	return q.scanLocked(&call, want)
 }
 
 // rebuildDedup refills the FIFO deduplication window from the log records

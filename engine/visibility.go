@@ -249,6 +249,14 @@ func (v *vstate) makeVisible(st *msgState) {
 	}
 }
 
+// queueReady puts a visible standard-queue message on the ready list.
+func (v *vstate) queueReady(st *msgState) {
+	if !st.readyQueued {
+		st.readyQueued = true
+		v.ready = append(v.ready, st)
+	}
+}
+
 // nextDeadline returns the earliest pending deadline, or 0 if none.
 func (v *vstate) nextDeadline() int64 {
 	if len(v.deadlines) == 0 {
