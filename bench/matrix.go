@@ -38,6 +38,10 @@ type matrixTarget struct {
 	PID      int
 	Serves   func(service string) (protocol string, ok bool)
 	stop     func() error
+	// ensure restarts the target if it died (kinesalite exits on a
+	// client-aborted request); it returns whether it had to.
+	ensure   func(ctx context.Context) (restarted bool, err error)
+	restarts int
 }
 
 type matrixOptions struct {
@@ -136,10 +140,20 @@ func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
 					if !ok {
 						continue
 					}
+					if t.ensure != nil {
+						restarted, err := t.ensure(ctx)
+						if err != nil {
+							return fmt.Errorf("bench: restart %s: %w", t.Name, err)
+						}
+						if restarted {
+							t.restarts++
+							fmt.Fprintf(log, "(%s had exited and was restarted) ", t.Name)
+						}
+					}
 					cfg := DefaultConfig()
 					cfg.Endpoint, cfg.Target, cfg.ServerPID, cfg.Protocol = t.Endpoint, t.Name, t.PID, protocol
 					cfg.Concurrency, cfg.Duration, cfg.Warmup, cfg.Size = conc, o.Duration, o.Warmup, o.Size
-					cfg.Prefill, cfg.PrefillTimeout, cfg.Grace = o.Prefill, 5*time.Second, 5*time.Second
+					cfg.Prefill, cfg.PrefillTimeout, cfg.Grace = o.Prefill, 3*time.Second, 3*time.Second
 					fmt.Fprintf(log, "%s c=%d round %d/%d %s … ", name, conc, round, o.Rounds, t.Name)
 					res, err := RunScenario(ctx, name, cfg)
 					if err != nil {
@@ -160,6 +174,11 @@ func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
 					all = append(all, res)
 				}
 			}
+		}
+	}
+	for _, t := range targets {
+		if t.restarts > 0 {
+			notes = append(notes, fmt.Sprintf("%s exited during the matrix and was restarted %d times (see %s/peers/%s.log)", t.Name, t.restarts, o.CacheDir, t.Name))
 		}
 	}
 	for _, key := range failureOrder {
@@ -211,8 +230,8 @@ func writeHTMLFile(path, title string, results []*Result) error {
 
 // startMatrixTargets starts Sluice (one process per fsync mode) and the
 // peers; targets that cannot start are skipped with a note.
-func startMatrixTargets(ctx context.Context, o matrixOptions, log io.Writer) ([]matrixTarget, []string, func()) {
-	var targets []matrixTarget
+func startMatrixTargets(ctx context.Context, o matrixOptions, log io.Writer) ([]*matrixTarget, []string, func()) {
+	var targets []*matrixTarget
 	var notes []string
 	var stops []func() error
 	if strings.TrimSpace(o.SluiceCmd) != "" {
@@ -223,7 +242,7 @@ func startMatrixTargets(ctx context.Context, o matrixOptions, log io.Writer) ([]
 				notes = append(notes, fmt.Sprintf("Sluice with --fsync %s was not benchmarked: %s", mode, truncate(err.Error(), 300)))
 				continue
 			}
-			targets = append(targets, t)
+			targets = append(targets, &t)
 			stops = append(stops, t.stop)
 		}
 	}
@@ -245,14 +264,27 @@ func startMatrixTargets(ctx context.Context, o matrixOptions, log io.Writer) ([]
 			stops = append(stops, func() error { return m.Stop([]string{name}) })
 		}
 		peer := s.Peer
-		targets = append(targets, matrixTarget{Name: peer.Name, Endpoint: s.Endpoint, PID: s.PID, Serves: func(service string) (string, bool) {
+		t := &matrixTarget{Name: peer.Name, Endpoint: s.Endpoint, PID: s.PID, Serves: func(service string) (string, bool) {
 			for _, protocol := range []string{"json", "query"} {
 				if peer.Serves(service, protocol) {
 					return protocol, true
 				}
 			}
 			return "", false
-		}})
+		}}
+		t.ensure = func(ctx context.Context) (bool, error) {
+			current, err := m.Statuses([]string{peer.Name})
+			if err != nil || current[0].Running {
+				return false, err
+			}
+			restarted, err := m.Start(ctx, []string{peer.Name})
+			if err != nil {
+				return true, err
+			}
+			t.PID = restarted[0].PID
+			return true, nil
+		}
+		targets = append(targets, t)
 	}
 	return targets, notes, func() {
 		for _, stop := range stops {
@@ -371,7 +403,7 @@ func spliceSection(doc, section string) string {
 }
 
 // renderMatrix renders the generated section as Markdown.
-func renderMatrix(o matrixOptions, m Machine, targets []matrixTarget, summaries []TargetSummary, notes []string, took time.Duration) string {
+func renderMatrix(o matrixOptions, m Machine, targets []*matrixTarget, summaries []TargetSummary, notes []string, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Standard matrix (SQS and Kinesis)\n\n")
 	fmt.Fprintf(&b, "- Machine: %d cores, %s, %s; data disk %s\n", m.Cores, m.CPUModel, m.Kernel, m.Disk)
@@ -383,7 +415,7 @@ func renderMatrix(o matrixOptions, m Machine, targets []matrixTarget, summaries 
 		fmt.Fprintf(&b, " %s", t.Name)
 	}
 	fmt.Fprintf(&b, ". `noop` is the ceiling (HTTP + SDK, no work). goaws speaks only the SQS query protocol, so its rows use `--protocol query`; all other SQS rows use JSON. Client and servers share the same cores.\n")
-	fmt.Fprintf(&b, "- msgs/s counts messages moved by the scenario's requests (deliveries for consumer-side counts); latency is per request, or end-to-end delivery for the e2e scenarios (noop serves canned messages, so it has no e2e latency). HTML reports: `bench/reports/<scenario>.html`.\n")
+	fmt.Fprintf(&b, "- msgs/s counts messages moved by the scenario's requests (deliveries for consumer-side counts); latency is per request, or end-to-end delivery for the e2e scenarios (noop serves canned messages, so it has no e2e latency, and its e2e consumers spin on canned replies and starve the producers: its e2e throughput is not a ceiling). Requests still in flight 3 s after a run count as Abandoned errors. HTML reports: `bench/reports/<scenario>.html`.\n")
 	for _, n := range notes {
 		fmt.Fprintf(&b, "- Note: %s\n", n)
 	}

@@ -21,6 +21,7 @@ import (
 type Recorder struct {
 	series    []string
 	measuring atomic.Bool
+	stopped   atomic.Bool // consumers should finish their current poll and return
 
 	mu struct {
 		sync.Mutex
@@ -205,6 +206,11 @@ type WorkerRecorder struct {
 		errors         map[string]*errorCount
 	}
 }
+
+// Stopped reports that the run is over: a consumer should return after its
+// current poll instead of being cut off mid-request (some servers crash on
+// aborted requests).
+func (w *WorkerRecorder) Stopped() bool { return w.recorder.stopped.Load() }
 
 // Op records one completed operation of the workload: its latency in the
 // given series (measured by the caller from the intended start), and the

@@ -198,8 +198,23 @@ func (r *run) run(ctx context.Context) (RunStats, error) {
 			r.opts.OnMeasure(false)
 		}
 	}
+	// Let consumers finish their current poll (a long poll takes up to its
+	// wait), then cut off whatever is left.
+	r.rec.stopped.Store(true)
+	consumersDone := make(chan struct{})
+	go func() {
+		consumers.Wait()
+		close(consumersDone)
+	}()
+	consumerGrace := time.NewTimer(r.opts.Grace)
+	select {
+	case <-consumersDone:
+	case <-consumerGrace.C:
+		stopConsumers()
+		<-consumersDone
+	}
+	consumerGrace.Stop()
 	stopConsumers()
-	consumers.Wait()
 	close(consumerErrs)
 	if err == nil {
 		err = <-consumerErrs

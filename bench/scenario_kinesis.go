@@ -354,7 +354,7 @@ func prepareKinesisE2E(ctx context.Context, env *Env) (*Workload, func(context.C
 		iterator := iterators[id]
 		idle := time.NewTimer(0)
 		defer idle.Stop()
-		for ctx.Err() == nil && iterator != nil {
+		for ctx.Err() == nil && !rec.Stopped() && iterator != nil {
 			start := time.Now()
 			out, err := env.Kinesis.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: iterator, Limit: aws.Int32(kinesisGetLimitMax)})
 			if err != nil {

@@ -299,7 +299,7 @@ func prepareSQSE2E(fifo bool) func(context.Context, *Env) (*Workload, func(conte
 			return Done{Messages: ok, Bytes: bytes * ok / len(msgs)}, nil
 		}
 		w.Consume = func(ctx context.Context, id int, rec *WorkerRecorder) error {
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && !rec.Stopped() {
 				start := time.Now()
 				msgs, err := env.SQS.ReceiveMessage(ctx, queueURL, receiveRequest{Max: sqsBatchMax, Wait: cfg.Wait, Visibility: sqsVisibility})
 				if err != nil {
