@@ -13,13 +13,14 @@
 // (errors.go). Semantics (routing records to shards, resharding,
 // retention) live in the engine.
 //
-// SubscribeToShard streams AWS event-stream frames (eventstream.go). Clients
-// that insist on HTTP/2 (the KCL) reach the same handlers through package
-// server/h2c.
+// SubscribeToShard streams AWS event-stream frames (eventstream.go) through
+// server.Response.StreamBody. Clients that insist on HTTP/2 (the KCL) reach
+// the same handlers: the server serves cleartext HTTP/2 on the same port
+// (package server/h2c).
 //
 // Usage:
 //
-//	svc, err := kinesis.New(db, kinesis.Config{})
-//	...
-//	svc.Handle(ctx, kinesis.Request{Operation: "PutRecords", Namespace: ns})
+//	svc, err := kinesis.New(db, kinesis.Config{Logger: logger})
+//	if err != nil { ... }
+//	err = srv.Register(svc.ServerService()) // srv is a *server.Server
 package kinesis

@@ -3,6 +3,8 @@ package kinesis_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -14,10 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/smithy-go"
-	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-dev/sluice/engine"
-	"github.com/sluice-dev/sluice/server/h2c"
+	"github.com/sluice-dev/sluice/server"
 	kinesissvc "github.com/sluice-dev/sluice/server/kinesis"
 )
 
@@ -46,7 +47,8 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 // env is one running server: a real engine in a temp dir, the Kinesis
-// service behind fasthttp and the h2c listener, and an SDK client.
+// service registered with the server router (server.New, which also serves
+// h2c on the same port), and an SDK client.
 type env struct {
 	db     *engine.DB
 	clock  *fakeClock
@@ -57,42 +59,52 @@ type env struct {
 type envOptions struct {
 	clock  *fakeClock
 	config kinesissvc.Config
+	// dir is the data directory; empty: a fresh temp dir.
+	dir string
 }
 
-func newEnv(t *testing.T, opts envOptions) *env {
+func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	var clock engine.Clock = engine.SystemClock{}
 	if opts.clock != nil {
 		clock = opts.clock
 	}
-	db, err := engine.Open(t.TempDir(), &engine.Options{Clock: clock})
+	dir := opts.dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	db, err := engine.Open(dir, &engine.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if opts.config.Logger == nil {
+		opts.config.Logger = quiet
 	}
 	svc, err := kinesissvc.New(db, opts.config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	handler := svc.Handler(ctx, "000000000000")
-	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := server.New(db, server.Config{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := h2c.NewListener(inner, h2c.Handler(handler, 16<<20), h2c.Options{})
-	srv := &fasthttp.Server{Handler: handler, MaxRequestBodySize: 16 << 20}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ln) // returns when the listener closes
-	}()
+	if err := srv.Register(svc.ServerService()); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
-		cancel()
-		if err := srv.Shutdown(); err != nil {
+		if err := srv.Shutdown(context.Background()); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
-		_ = ln.Close()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 		if err := db.Close(); err != nil {
 			t.Errorf("close db: %v", err)
 		}

@@ -1,7 +1,6 @@
 package kinesis
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
@@ -43,8 +42,8 @@ type Service struct {
 // operation is one API operation over a decoded call.
 type operation func(s *Service, c *call) error
 
-// call is one request as the operations see it, whichever path (the
-// server router or the standalone Handler) it came through.
+// call is one request as the operations see it, decoupled from the
+// server's Request so operations can be driven directly in tests.
 type call struct {
 	ctx  context.Context
 	ns   engine.Namespace
@@ -52,13 +51,10 @@ type call struct {
 	body []byte
 	out  encoder
 	// stream, when an operation sets it, is run after the operation
-	// returns to produce the response body incrementally (SubscribeToShard).
-	// The encoder output is ignored then.
-	stream      func(w *bufio.Writer)
+	// returns to produce the response body incrementally (SubscribeToShard),
+	// with contentType. The encoder output is ignored then.
+	stream      server.StreamFunc
 	contentType string
-	// streamOwner is the value behind stream (a *subscription), so the
-	// transport can give it connection-level hooks.
-	streamOwner any
 }
 
 // decode decodes the request body into v in the call's encoding.
@@ -153,10 +149,9 @@ func (s *Service) Operations() []string {
 	return names
 }
 
-// ServerService describes the service to the server router. Every
-// operation but SubscribeToShard is served through it; SubscribeToShard
-// needs a streamed response body, which the router cannot send yet (see
-// NOTES.md), and answers InternalFailure there.
+// ServerService describes the service to the server router, which serves
+// every operation; SubscribeToShard answers with a streamed body
+// (server.Response.StreamBody).
 func (s *Service) ServerService() *server.Service {
 	table := make(map[string]server.HandlerFunc, len(s.ops))
 	for name, op := range s.ops {
@@ -185,7 +180,8 @@ func (s *Service) routerHandler(op operation) server.HandlerFunc {
 			return mapError(err)
 		}
 		if c.stream != nil {
-			return fmt.Errorf("kinesis: %s needs a streamed response, which the router does not support", req.Operation)
+			resp.StreamBody(c.contentType, c.stream)
+			return nil
 		}
 		resp.B = c.out.b
 		return nil

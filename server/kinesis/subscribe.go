@@ -73,7 +73,6 @@ func (s *Service) subscribeToShard(c *call) error {
 	}
 	c.contentType = eventStreamContentType
 	c.stream = sub.run
-	c.streamOwner = sub
 	return nil
 }
 
@@ -87,31 +86,38 @@ type subscription struct {
 	cbor        bool
 	ctx         context.Context
 	payloadType string
-	// extendDeadline, if set, pushes the connection's write deadline past
-	// the next heartbeat before each event (HTTP/1 connections, whose
-	// server-wide WriteTimeout is shorter than a subscription).
-	extendDeadline func(time.Time)
+	// extendDeadline pushes the connection's write deadline forward before
+	// each event: the server-wide WriteTimeout is shorter than a
+	// subscription (a no-op over HTTP/2).
+	extendDeadline func(time.Duration) error
 
 	enc encoder // event payload
 	msg []byte  // framed message
 	// lastCount is the number of records the last read returned.
 	lastCount int
-	// heartbeatDue is set after an empty read; the next empty read (after
-	// waiting up to one heartbeat) is sent as a heartbeat event.
-	heartbeatDue bool
 }
 
 // run streams events to w until the lifetime ends, the shard ends, the
-// client goes away (a failed flush) or the server shuts down.
-func (sub *subscription) run(w *bufio.Writer) {
+// client goes away (a failed flush) or the server shuts down. It is a
+// server.StreamFunc.
+//
+// Scheduling: after each event the subscription reads again at once if the
+// event carried records (more may be waiting); otherwise it parks in
+// Stream.Wait until a record arrives or one heartbeat has passed since the
+// last event, and an empty read at that point is sent as the heartbeat.
+// Heartbeats are timed with the monotonic clock, like the waits.
+func (sub *subscription) run(w *bufio.Writer, extendDeadline func(time.Duration) error) {
+	sub.extendDeadline = extendDeadline
 	lifetime, heartbeat := sub.s.cfg.SubscriptionLifetime, sub.s.cfg.SubscriptionHeartbeat
-	ctx, cancel := context.WithTimeout(sub.ctx, lifetime)
+	deadline := time.Now().Add(lifetime)
+	ctx, cancel := context.WithDeadline(sub.ctx, deadline)
 	defer cancel()
 	if !sub.send(w, sub.initialResponse(), heartbeat) {
 		return
 	}
+	lastSent := time.Now()
 	for {
-		payload, ended, err := sub.readEvent()
+		payload, ended, err := sub.readEvent(time.Since(lastSent) >= heartbeat)
 		if err != nil {
 			sub.sendException(w, err, heartbeat)
 			return
@@ -120,14 +126,15 @@ func (sub *subscription) run(w *bufio.Writer) {
 			if !sub.send(w, payload, heartbeat) || ended {
 				return
 			}
+			lastSent = time.Now()
 			if sub.lastCount > 0 {
 				continue // more may be waiting; read again before sleeping
 			}
 		}
-		waitCtx, waitCancel := context.WithTimeout(ctx, heartbeat)
+		waitCtx, waitCancel := context.WithDeadline(ctx, lastSent.Add(heartbeat))
 		err = sub.st.Wait(waitCtx, sub.shard, sub.next)
 		waitCancel()
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || !time.Now().Before(deadline) {
 			return // lifetime over or server shutting down
 		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -150,10 +157,9 @@ func (sub *subscription) initialResponse() []byte {
 }
 
 // readEvent reads what is available and frames one SubscribeToShardEvent.
-// It returns a nil payload when nothing was read and no heartbeat is due;
-// since the caller waits up to one heartbeat between reads, an empty read
-// after a wait is the heartbeat.
-func (sub *subscription) readEvent() (msg []byte, ended bool, err error) {
+// It returns a nil payload when nothing was read, the shard has not ended
+// and no heartbeat is due.
+func (sub *subscription) readEvent(heartbeatDue bool) (msg []byte, ended bool, err error) {
 	info := sub.st.Info()
 	shard := shardByIndex(&info, sub.shard)
 	if shard == nil {
@@ -194,11 +200,9 @@ func (sub *subscription) readEvent() (msg []byte, ended bool, err error) {
 	}
 	e.kint("MillisBehindLatest", behind)
 	e.objEnd()
-	if count == 0 && !ended && !sub.heartbeatDue {
-		sub.heartbeatDue = true // the next empty read, after a wait, is sent
+	if count == 0 && !ended && !heartbeatDue {
 		return nil, false, nil
 	}
-	sub.heartbeatDue = false
 	sub.msg = appendEventMessage(sub.msg[:0], e.b,
 		eventHeader{":event-type", "SubscribeToShardEvent"},
 		eventHeader{":message-type", "event"},
@@ -208,9 +212,9 @@ func (sub *subscription) readEvent() (msg []byte, ended bool, err error) {
 
 // send writes and flushes one framed message; false if the client is gone.
 func (sub *subscription) send(w *bufio.Writer, msg []byte, heartbeat time.Duration) bool {
-	if sub.extendDeadline != nil {
-		sub.extendDeadline(time.Now().Add(3 * heartbeat))
-	}
+	// A slow reader gets three heartbeats to take each event; a failed
+	// extension (connection already gone) shows up in the flush below.
+	_ = sub.extendDeadline(3 * heartbeat)
 	if _, err := w.Write(msg); err != nil {
 		return false
 	}

@@ -1,0 +1,256 @@
+package kinesis_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	kinesissvc "github.com/sluice-dev/sluice/server/kinesis"
+)
+
+// registerConsumer registers consumer c on stream s and returns its ARN.
+func registerConsumer(t *testing.T, e *env, stream, name string) string {
+	t.Helper()
+	reg, err := e.client.RegisterStreamConsumer(context.Background(), &kinesis.RegisterStreamConsumerInput{
+		StreamARN:    aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/" + stream),
+		ConsumerName: aws.String(name),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *reg.Consumer.ConsumerARN
+}
+
+func putData(t *testing.T, e *env, stream string, data ...string) {
+	t.Helper()
+	entries := make([]types.PutRecordsRequestEntry, len(data))
+	for i, d := range data {
+		entries[i] = types.PutRecordsRequestEntry{PartitionKey: aws.String("k"), Data: []byte(d)}
+	}
+	out, err := e.client.PutRecords(context.Background(), &kinesis.PutRecordsInput{StreamName: aws.String(stream), Records: entries})
+	if err != nil || *out.FailedRecordCount != 0 {
+		t.Fatalf("put records: %v %+v", err, out)
+	}
+}
+
+// subscribeEvent is the JSON payload of a SubscribeToShardEvent.
+type subscribeEvent struct {
+	Records []struct {
+		SequenceNumber string
+		Data           []byte
+		PartitionKey   string
+	}
+	ContinuationSequenceNumber *string
+	MillisBehindLatest         int64
+	ChildShards                []json.RawMessage
+}
+
+// TestSubscribeToShardHTTP2 subscribes over cleartext HTTP/2 with prior
+// knowledge (as the Java SDK's Netty client and the KCL do) through the
+// server router, and reads the event stream frame by frame while it is
+// open: each record put after subscribing arrives in its own event before
+// the next put, so events are delivered incrementally, not buffered until
+// the response ends. The heartbeat is set far beyond the test's deadline,
+// so every event must be driven by a put (Stream.Wait wakes the
+// subscription), not by a timer.
+func TestSubscribeToShardHTTP2(t *testing.T) {
+	e := newEnv(t, envOptions{config: kinesissvc.Config{SubscriptionHeartbeat: time.Hour, SubscriptionLifetime: 2 * time.Hour}})
+	createStream(t, e, "s", 1)
+	consumer := registerConsumer(t, e, "s", "c")
+
+	transport := &http.Transport{Protocols: new(http.Protocols)}
+	transport.Protocols.SetUnencryptedHTTP2(true)
+	defer transport.CloseIdleConnections()
+	body := `{"ConsumerARN":"` + consumer + `","ShardId":"shardId-000000000000","StartingPosition":{"Type":"LATEST"}}`
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+e.addr+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Amz-Target", "Kinesis_20131202.SubscribeToShard")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	resp, err := (&http.Client{Transport: transport}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/vnd.amazon.eventstream" ||
+		resp.Header.Get("x-amzn-RequestId") == "" {
+		t.Fatalf("response %s %d %v", resp.Proto, resp.StatusCode, resp.Header)
+	}
+	decoder := eventstream.NewDecoder()
+	next := func() (string, subscribeEvent) {
+		t.Helper()
+		msg, err := decoder.Decode(resp.Body, nil)
+		if err != nil {
+			t.Fatalf("decoding event: %v", err)
+		}
+		if mt := msg.Headers.Get(":message-type"); mt == nil || mt.String() != "event" {
+			t.Fatalf("message type %v: %s", mt, msg.Payload)
+		}
+		var ev subscribeEvent
+		if err := json.Unmarshal(msg.Payload, &ev); err != nil {
+			t.Fatalf("payload %q: %v", msg.Payload, err)
+		}
+		return msg.Headers.Get(":event-type").String(), ev
+	}
+	if typ, _ := next(); typ != "initial-response" {
+		t.Fatalf("first event %s", typ)
+	}
+	var lastContinuation string
+	for _, want := range []string{"h2-one", "h2-two", "h2-three"} {
+		putData(t, e, "s", want)
+		typ, ev := next()
+		if typ != "SubscribeToShardEvent" || ev.ContinuationSequenceNumber == nil || *ev.ContinuationSequenceNumber <= lastContinuation {
+			t.Fatalf("event %s %+v after %s", typ, ev, lastContinuation)
+		}
+		lastContinuation = *ev.ContinuationSequenceNumber
+		if len(ev.Records) != 1 || string(ev.Records[0].Data) != want || ev.Records[0].SequenceNumber != lastContinuation {
+			t.Fatalf("want %s, got %+v", want, ev)
+		}
+	}
+}
+
+// TestSubscribeToShardEnds checks the two ways a subscription ends by
+// itself, through the SDK over HTTP/1.1: at the end of its lifetime (the
+// event channel closes without error), and when its shard is split and
+// read to the end (the last event names the children and carries no
+// continuation sequence number). It also replays from TRIM_HORIZON and
+// AT_SEQUENCE_NUMBER.
+func TestSubscribeToShardEnds(t *testing.T) {
+	e := newEnv(t, envOptions{config: kinesissvc.Config{
+		SubscriptionHeartbeat: 20 * time.Millisecond, SubscriptionLifetime: 300 * time.Millisecond}})
+	ctx := context.Background()
+	createStream(t, e, "s", 1)
+	consumer := registerConsumer(t, e, "s", "c")
+	putData(t, e, "s", "a", "b", "c")
+
+	subscribe := func(pos types.StartingPosition) *kinesis.SubscribeToShardEventStream {
+		t.Helper()
+		out, err := e.client.SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{ConsumerARN: aws.String(consumer),
+			ShardId: aws.String("shardId-000000000000"), StartingPosition: &pos})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.GetStream()
+	}
+	// drain reads every event until the server ends the stream.
+	drain := func(stream *kinesis.SubscribeToShardEventStream) (data []string, seqs []string, last *types.SubscribeToShardEvent) {
+		t.Helper()
+		defer stream.Close()
+		for ev := range stream.Events() {
+			v, ok := ev.(*types.SubscribeToShardEventStreamMemberSubscribeToShardEvent)
+			if !ok {
+				t.Fatalf("event %T", ev)
+			}
+			for _, r := range v.Value.Records {
+				data = append(data, string(r.Data))
+				seqs = append(seqs, *r.SequenceNumber)
+			}
+			last = &v.Value
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatalf("stream error: %v", err)
+		}
+		return data, seqs, last
+	}
+
+	start := time.Now()
+	data, seqs, last := drain(subscribe(types.StartingPosition{Type: types.ShardIteratorTypeTrimHorizon}))
+	if strings.Join(data, ",") != "a,b,c" || last.ContinuationSequenceNumber == nil {
+		t.Fatalf("trim horizon: %q %+v", data, last)
+	}
+	if elapsed := time.Since(start); elapsed < 300*time.Millisecond {
+		t.Fatalf("stream ended after %v, before its lifetime", elapsed)
+	}
+	data, _, _ = drain(subscribe(types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber, SequenceNumber: aws.String(seqs[1])}))
+	if strings.Join(data, ",") != "b,c" {
+		t.Fatalf("at sequence number: %q", data)
+	}
+
+	if _, err := e.client.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("s"),
+		ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String("170141183460469231731687303715884105728")}); err != nil {
+		t.Fatal(err)
+	}
+	data, _, last = drain(subscribe(types.StartingPosition{Type: types.ShardIteratorTypeAfterSequenceNumber, SequenceNumber: aws.String(seqs[0])}))
+	if strings.Join(data, ",") != "b,c" || last.ContinuationSequenceNumber != nil || len(last.ChildShards) != 2 ||
+		*last.ChildShards[0].ShardId != "shardId-000000000001" {
+		t.Fatalf("closed shard: %q %+v", data, last)
+	}
+}
+
+// TestSubscribeToShardCBOR subscribes with a CBOR body (what the Java SDK
+// sends): the event payloads are CBOR too and carry the records.
+func TestSubscribeToShardCBOR(t *testing.T) {
+	e := newEnv(t, envOptions{config: kinesissvc.Config{
+		SubscriptionHeartbeat: 20 * time.Millisecond, SubscriptionLifetime: 200 * time.Millisecond}})
+	createStream(t, e, "s", 1)
+	consumer := registerConsumer(t, e, "s", "c")
+	putData(t, e, "s", "cbor-record")
+	body := mustCBOR(t, map[string]any{"ConsumerARN": consumer, "ShardId": "shardId-000000000000",
+		"StartingPosition": map[string]any{"Type": "TRIM_HORIZON"}})
+	status, header, raw := rawCall(t, e, "SubscribeToShard", "application/x-amz-cbor-1.1", body)
+	if status != 200 || header.Get("Content-Type") != "application/vnd.amazon.eventstream" {
+		t.Fatalf("status %d %v", status, header)
+	}
+	decoder := eventstream.NewDecoder()
+	r := bytes.NewReader(raw)
+	var records []string
+	for r.Len() > 0 {
+		msg, err := decoder.Decode(r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct := msg.Headers.Get(":content-type"); ct == nil || ct.String() != "application/x-amz-cbor-1.1" {
+			t.Fatalf("content type %v", ct)
+		}
+		if msg.Headers.Get(":event-type").String() != "SubscribeToShardEvent" {
+			continue
+		}
+		var ev struct {
+			Records []struct{ Data []byte }
+		}
+		if err := unmarshalCBOR(msg.Payload, &ev); err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range ev.Records {
+			records = append(records, string(rec.Data))
+		}
+	}
+	if strings.Join(records, ",") != "cbor-record" {
+		t.Fatalf("records %q", records)
+	}
+}
+
+// rawCall posts body to operation op with contentType through plain
+// net/http (HTTP/1.1) and returns the status, headers and whole body.
+func rawCall(t *testing.T, e *env, op, contentType string, body []byte) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("POST", "http://"+e.addr+"/", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, raw
+}
