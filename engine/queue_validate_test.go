@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // TestValidateSendMessage is a table of send-time rules per queue type:
@@ -140,5 +141,32 @@ func TestFormatHelpers(t *testing.T) {
 			t.Fatalf("seq %d -> %s (prev %s)", seq, s, prev)
 		}
 		prev = s
+	}
+}
+
+// TestValidMessageCharsFastPath compares the word-at-a-time check with a
+// rune-by-rune reference on inputs that put every interesting byte at
+// every offset of a 17-byte body.
+func TestValidMessageCharsFastPath(t *testing.T) {
+	ref := func(b []byte) bool {
+		if !utf8.Valid(b) {
+			return false
+		}
+		for _, r := range string(b) {
+			ok := r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || r >= 0x10000
+			if !ok {
+				return false
+			}
+		}
+		return true
+	}
+	for _, c := range []byte{0, 1, 0x09, 0x0a, 0x0d, 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0xc3, 0xff} {
+		for off := 0; off < 17; off++ {
+			b := []byte(strings.Repeat("a", 17))
+			b[off] = c
+			if got, want := validMessageChars(b), ref(b); got != want {
+				t.Fatalf("byte %#x at %d: got %v want %v", c, off, got, want)
+			}
+		}
 	}
 }
