@@ -346,8 +346,11 @@ func (q *Queue) flushLocked(sync bool) error {
 	q.mu.Unlock()
 	if floor != persisted || dirty {
 		b := q.db.index.NewBatch()
+		// The floor is written even when unchanged: pebble skips an empty
+		// batch, fsync included, and this commit's fsync is what makes the
+		// earlier unsynced state writes durable.
+		b.Set(index.EntityMetaKey(nil, q.entity, queueMetaFloor), binary.BigEndian.AppendUint64(nil, floor))
 		if floor != persisted {
-			b.Set(index.EntityMetaKey(nil, q.entity, queueMetaFloor), binary.BigEndian.AppendUint64(nil, floor))
 			b.DeleteRange(q.stateKey(0), q.stateKey(floor))
 		}
 		err := b.Commit(sync)
