@@ -148,9 +148,10 @@ func (f *gatedFile) WriteAt(p []byte, off int64) (int, error) {
 
 // TestPipelinedSync checks the SyncAlways pipeline step by step with a
 // filesystem whose fdatasync blocks: while the first batch's sync runs,
-// the writer writes the second batch; the first Append returns (and its
-// record becomes readable) when its sync completes, and the second only
-// after a second sync that started after its write.
+// the writer writes the second batch (into the preallocated zero tail);
+// the first Append returns (and its record becomes readable) when its sync
+// completes, and the second only after a second sync that started after
+// its write.
 func TestPipelinedSync(t *testing.T) {
 	fs := &gatedFS{FS: vfs.NewMem(), synced: make(chan struct{}), release: make(chan struct{}),
 		wrote: make(chan struct{}, 16)}
@@ -170,8 +171,12 @@ func TestPipelinedSync(t *testing.T) {
 		}()
 		return ch
 	}
-	first := appendAsync(testEntry(1))
-	<-fs.wrote
+	// The first record is large enough to start preallocation, so the
+	// second write lands in the zero tail: a write that grows the file
+	// would wait for the running sync instead.
+	first := appendAsync(Entry{Payload: make([]byte, preallocMinBytes)})
+	<-fs.wrote  // the zero tail
+	<-fs.wrote  // the first record
 	<-fs.synced // the first sync runs and is held
 	second := appendAsync(testEntry(2))
 	<-fs.wrote // written while the first sync is still held
@@ -206,8 +211,8 @@ func TestPipelinedSync(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if st := fs.writes.Load(); st != 2 {
-		t.Fatalf("%d writes, want 2 (one per batch)", st)
+	if st := fs.writes.Load(); st != 3 {
+		t.Fatalf("%d writes, want 3 (the zero tail, then one per batch)", st)
 	}
 }
 

@@ -401,6 +401,20 @@ func (l *Log) commit(reqs []*appendRequest) {
 func (l *Log) writeBatch(reqs []*appendRequest) error {
 	w := &l.w
 	n := len(w.buf)
+	if n > 0 && w.inflight && w.sizeBytes+int64(n) > w.fileBytes {
+		// A write that grows the file changes metadata that the running
+		// fdatasync must commit too, which slows it down several times:
+		// let the sync finish first.
+		l.finishSync(<-l.syncDone)
+		l.mu.Lock()
+		err := l.mu.writeErr
+		l.mu.Unlock()
+		if err != nil {
+			ack(reqs, err)
+			w.buf, w.pendingIndex = w.buf[:0], w.pendingIndex[:0]
+			return err
+		}
+	}
 	if n > 0 {
 		if err := l.preallocate(w.sizeBytes + int64(n)); err != nil {
 			return l.failBatch(reqs, err)
