@@ -93,13 +93,19 @@ func TestSubscriptionTiming(t *testing.T) {
 			}
 			events = append(events, msg.Headers.Get(":event-type").String())
 		}
-		// One write per event (each event is flushed on its own).
-		if len(events) != len(out.times) || len(extensions) != len(events) {
+		// One write per event (each event is flushed on its own), one
+		// deadline extension before each, and a long one at the end for
+		// whatever the connection carries next.
+		if len(events) != len(out.times) || len(extensions) != len(events)+1 {
 			t.Fatalf("%d events, %d writes, %d deadline extensions", len(events), len(out.times), len(extensions))
 		}
-		for _, d := range extensions {
-			if d != 3*s.cfg.SubscriptionHeartbeat {
-				t.Fatalf("extension %v", d)
+		for i, d := range extensions {
+			want := 3 * s.cfg.SubscriptionHeartbeat
+			if i == len(events) {
+				want = streamEndWriteDeadline
+			}
+			if d != want {
+				t.Fatalf("extension %d: %v, want %v", i, d, want)
 			}
 		}
 		// initial-response at 0 s, heartbeats every 5 s from 5 to 295 s

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"time"
@@ -161,7 +162,7 @@ func TestSubscribeToShardEnds(t *testing.T) {
 			last = &v.Value
 		}
 		if err := stream.Err(); err != nil {
-			t.Fatalf("stream error: %v", err)
+			t.Fatalf("stream error after %d records (last %+v): %v", len(data), last, err)
 		}
 		return data, seqs, last
 	}
@@ -253,4 +254,48 @@ func rawCall(t *testing.T, e *env, op, contentType string, body []byte) (int, ht
 		t.Fatal(err)
 	}
 	return resp.StatusCode, resp.Header, raw
+}
+
+// TestSubscriptionLeavesConnectionUsable is a regression test. Each event
+// pushes the connection's write deadline three heartbeats ahead, and
+// fasthttp refreshes a keep-alive connection's deadline only once a
+// quarter of WriteTimeout has passed since it last set it; so a short
+// subscription left an expired deadline behind, and the next response on
+// the same connection failed (the client saw an unexpected EOF). Method:
+// a subscription with a 1 ms heartbeat on one keep-alive connection, then
+// a 50 ms subscription on another connection (so the first deadline
+// passes: the server's lifetime timer does the waiting), then a plain
+// request on the first connection.
+func TestSubscriptionLeavesConnectionUsable(t *testing.T) {
+	e := newEnv(t, envOptions{config: kinesissvc.Config{
+		SubscriptionHeartbeat: time.Millisecond, SubscriptionLifetime: 50 * time.Millisecond}})
+	createStream(t, e, "s", 1)
+	consumer := registerConsumer(t, e, "s", "c")
+	subscribe := `{"ConsumerARN":"` + consumer + `","ShardId":"shardId-000000000000","StartingPosition":{"Type":"LATEST"}}`
+	first, second := &http.Client{Transport: &http.Transport{}}, &http.Client{Transport: &http.Transport{}}
+	reused := false
+	post := func(client *http.Client, op, body string) {
+		t.Helper()
+		trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused }}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "POST", "http://"+e.addr+"/", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Target", "Kinesis_20131202."+op)
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", op, err)
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", op, resp.StatusCode, err)
+		}
+	}
+	post(first, "SubscribeToShard", subscribe)
+	post(second, "SubscribeToShard", subscribe)
+	post(first, "DescribeStreamSummary", `{"StreamName":"s"}`)
+	if !reused {
+		t.Fatal("the request after the subscription did not reuse its connection")
+	}
 }
