@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -91,6 +92,16 @@ func validateBatchShape(ids []string, entryShape string) *awsproto.Error {
 // Invalid UTF-8 is reported as U+FFFD's position byte value.
 func invalidXMLChar(s string) (bad rune, ok bool) {
 	for i := 0; i < len(s); {
+		// Eight printable ASCII bytes at a time: no high bit set and no
+		// byte below 0x20 (exact once the high bits are known clear).
+		if i+8 <= len(s) {
+			const lo, hi = 0x0101010101010101, 0x8080808080808080
+			w := binary.LittleEndian.Uint64(stringBytes(s[i : i+8]))
+			if w&hi == 0 && (w-0x20*lo)&^w&hi == 0 {
+				i += 8
+				continue
+			}
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if b < 0x20 && b != '\t' && b != '\n' && b != '\r' {

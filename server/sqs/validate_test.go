@@ -3,6 +3,7 @@ package sqs
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/sluice-dev/sluice/server/awsproto"
 )
@@ -177,4 +178,40 @@ func TestValidateFIFOID(t *testing.T) {
 			t.Errorf("validateFIFOID(%q) accepted", s)
 		}
 	}
+}
+
+// invalidXMLCharReference is invalidXMLChar without the eight-byte fast
+// path, the definition the fast path must agree with.
+func invalidXMLCharReference(s string) (rune, bool) {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return rune(s[i]), false
+			}
+		}
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r > 0xD7FF && r < 0xE000 || r == 0xFFFE || r == 0xFFFF {
+			return r, false
+		}
+	}
+	return 0, true
+}
+
+// FuzzInvalidXMLChar checks the word-at-a-time body validation against
+// the rune-by-rune definition, on bodies with a bad character anywhere.
+func FuzzInvalidXMLChar(f *testing.F) {
+	f.Add("plain ascii text that is long enough", 3, byte(0x01))
+	f.Add("tabs\tand\nnewlines\r\n are fine here", 17, byte('\t'))
+	f.Add("é unicode ✓ and more text", 9, byte(0xff))
+	f.Add("0123456789abcdef0123456789abcdef", 31, byte(0x7f))
+	f.Fuzz(func(t *testing.T, s string, at int, b byte) {
+		if len(s) > 0 {
+			at = (at%len(s) + len(s)) % len(s)
+			s = s[:at] + string([]byte{b}) + s[at+1:]
+		}
+		gotR, gotOK := invalidXMLChar(s)
+		wantR, wantOK := invalidXMLCharReference(s)
+		if gotR != wantR || gotOK != wantOK {
+			t.Fatalf("invalidXMLChar(%q) = %U, %v; reference %U, %v", s, gotR, gotOK, wantR, wantOK)
+		}
+	})
 }

@@ -1,0 +1,96 @@
+package sqs
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sluice-dev/sluice/server/awsproto"
+)
+
+// fastInputs returns fresh zero values of every input with a fast decoder,
+// twice (one for each decoder).
+func fastInputs() [][2]jsonFast {
+	return [][2]jsonFast{
+		{&sendMessageInput{}, &sendMessageInput{}},
+		{&sendMessageBatchInput{}, &sendMessageBatchInput{}},
+		{&receiveMessageInput{}, &receiveMessageInput{}},
+		{&deleteMessageInput{}, &deleteMessageInput{}},
+		{&deleteMessageBatchInput{}, &deleteMessageBatchInput{}},
+		{&changeMessageVisibilityInput{}, &changeMessageVisibilityInput{}},
+		{&changeMessageVisibilityBatchInput{}, &changeMessageVisibilityBatchInput{}},
+	}
+}
+
+// checkFastMatchesJSON decodes body with the fast decoders and, wherever
+// one succeeds, checks that encoding/json (awsproto.DecodeJSON) succeeds
+// too with an identical result.
+func checkFastMatchesJSON(t *testing.T, body []byte) (accepted int) {
+	t.Helper()
+	for _, pair := range fastInputs() {
+		fast, slow := pair[0], pair[1]
+		if !decodeFastJSON(body, fast) {
+			continue
+		}
+		accepted++
+		if err := awsproto.DecodeJSON(body, slow); err != nil {
+			t.Fatalf("%T: fast decoder accepted %q, encoding/json refused it: %v", fast, body, err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%T of %q:\nfast %+v\njson %+v", fast, body, fast, slow)
+		}
+	}
+	return accepted
+}
+
+var fastJSONSeeds = []string{
+	`{"QueueUrl":"http://localhost:4566/000000000000/q","MessageBody":"hi","DelaySeconds":5,"MessageAttributes":{"a":{"DataType":"Binary","BinaryValue":"AQI="},"s":{"DataType":"String","StringValue":"v","StringListValues":[]}},"MessageSystemAttributes":{"AWSTraceHeader":{"DataType":"String","StringValue":"Root=1"}}}`,
+	`{"QueueUrl":"q","Entries":[{"Id":"a","MessageBody":"x","DelaySeconds":-5,"MessageGroupId":"g","MessageDeduplicationId":"d"},{"Id":"b","MessageBody":"{\"json\":\"in json\"}\n\u00e9\ud83d\ude00"}]}`,
+	`{"QueueUrl":"q","MaxNumberOfMessages":10,"VisibilityTimeout":0,"WaitTimeSeconds":20,"AttributeNames":["All"],"MessageSystemAttributeNames":["SenderId"],"MessageAttributeNames":["a.*"],"ReceiveRequestAttemptId":"x"}`,
+	`{"QueueUrl":"q","ReceiptHandle":"AAAA","VisibilityTimeout":30}`,
+	`{"QueueUrl":"q","Entries":[{"Id":"a","ReceiptHandle":"AAAA","VisibilityTimeout":1},{"Id":"b","ReceiptHandle":"BBBB"}]}`,
+	`  {"QueueUrl" : "q" , "Unknown": {"x":[1,2.5e3,true,false,"s"]}, "MessageBody":"\ud800 lone"}  `,
+	`{"queueurl":"q"}`,
+	`{"QueueUrl":"q","QueueUrl":"r"}`,
+	`{"MessageBody":null}`,
+	`{"DelaySeconds":1.0}`,
+	`{"DelaySeconds":"1"}`,
+	`{"MessageBody":"bad \x01 control"}`,
+	"{\"MessageBody\":\"invalid utf8 \xff\xfe\"}",
+	`{"MessageAttributes":{"a":{"DataType":"Binary","BinaryValue":"not base64!"}}}`,
+	`{"MessageAttributes":{"a":{"DataType":"String"},"a":{"StringValue":"second"}}}`,
+	`{"Entries":[{"Id":"a"}]} trailing`,
+	`[]`,
+	``,
+	`{"MaxNumberOfMessages":012}`,
+	`{"MaxNumberOfMessages":-0}`,
+	`{"MaxNumberOfMessages":99999999999999999999}`,
+}
+
+// TestFastJSONMatchesEncodingJSON runs the differential check over seeds
+// covering canonical requests, escapes, invalid UTF-8, and the inputs the
+// fast path must refuse (case-folded keys, duplicates, nulls, type
+// mismatches, syntax errors), and checks that the canonical ones do take
+// the fast path.
+func TestFastJSONMatchesEncodingJSON(t *testing.T) {
+	for i, seed := range fastJSONSeeds {
+		n := checkFastMatchesJSON(t, []byte(seed))
+		if i < 6 && n == 0 {
+			t.Errorf("canonical seed %d took no fast path: %s", i, seed)
+		}
+	}
+	if n := checkFastMatchesJSON(t, []byte(strings.Replace(fastJSONSeeds[0], `"hi"`, `"`+strings.Repeat("x", 1<<16)+`"`, 1))); n == 0 {
+		t.Errorf("large body took no fast path")
+	}
+}
+
+// FuzzFastJSONMatchesEncodingJSON: whatever the fast decoders accept,
+// encoding/json accepts with the same result.
+func FuzzFastJSONMatchesEncodingJSON(f *testing.F) {
+	for _, seed := range fastJSONSeeds {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkFastMatchesJSON(t, body)
+	})
+}
