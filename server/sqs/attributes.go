@@ -69,9 +69,6 @@ func isFIFOOnlyAttribute(name string) bool {
 	return false
 }
 
-// Extra keys: attributes the engine stores verbatim.
-var extraAttributes = []string{attrPolicy, attrKmsMasterKeyID, attrKmsDataKeyReusePeriodSeconds, attrSqsManagedSseEnabled}
-
 // attributeContext is what applying attributes needs beyond the values: the
 // namespace that unqualified references resolve in, and whether the queue
 // exists already (SetQueueAttributes).

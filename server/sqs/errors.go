@@ -66,8 +66,6 @@ var (
 var (
 	errInvalidParameterValue = sqsError("InvalidParameterValue", "InvalidParameterValue", http.StatusBadRequest, true, "")
 	errMissingParameter      = sqsError("MissingParameter", "MissingParameter", http.StatusBadRequest, true, "")
-	errInvalidAction         = sqsError("InvalidAction", "InvalidAction", http.StatusBadRequest, true, "")
-	errAccessDenied          = sqsError("AccessDenied", "AccessDenied", http.StatusForbidden, true, "")
 	errInternal              = sqsError("InternalError", "InternalError", http.StatusInternalServerError, false, "We encountered an internal error. Please try again.")
 	errServiceUnavailable    = sqsError("ServiceUnavailable", "ServiceUnavailable", http.StatusServiceUnavailable, false, "The request has failed due to a temporary failure of the server.")
 )
