@@ -60,18 +60,27 @@ func decodeBatchReceipts(entries []receiptEntry, entryShape string) (raw [][]byt
 	}
 	raw = make([][]byte, len(entries))
 	entryErr = make([]*awsproto.Error, len(entries))
+	// One buffer for every decoded receipt (the handles are bounded by
+	// receiptHandleLengthMax, so this is at most a few KiB).
+	size := 0
+	for i := range entries {
+		size += receiptEncoding.DecodedLen(min(len(entries[i].ReceiptHandle), receiptHandleLengthMax))
+	}
+	buf := make([]byte, 0, size)
 	for i := range entries {
 		h := entries[i].ReceiptHandle
 		if h == "" {
 			entryErr[i] = missingParameter("ReceiptHandle")
 			continue
 		}
-		b, ok := decodeReceiptHandle(nil, h)
+		start := len(buf)
+		b, ok := decodeReceiptHandle(buf, h)
 		if !ok {
 			entryErr[i] = receiptHandleInvalid(h)
 			continue
 		}
-		raw[i] = b
+		buf = b
+		raw[i] = buf[start:len(buf):len(buf)]
 	}
 	return raw, entryErr, nil
 }

@@ -206,6 +206,24 @@ func (o *out) mapEntry(xmlEntry, keyTag, valueTag, key, value string) {
 	o.B = awsproto.AppendJSONString(o.B, value)
 }
 
+// mapEntryInt writes one map entry whose value is a decimal integer
+// rendered as a string (system attributes): `"key":"123"` or the XML entry.
+func (o *out) mapEntryInt(xmlEntry, keyTag, valueTag, key string, v int64) {
+	if o.xml {
+		o.openTag(xmlEntry)
+		o.str(keyTag, key)
+		o.openTag(valueTag)
+		o.B = strconv.AppendInt(o.B, v, 10)
+		o.closeTag(valueTag)
+		o.closeTag(xmlEntry)
+		return
+	}
+	o.jsonKey(key)
+	o.B = append(o.B, '"')
+	o.B = strconv.AppendInt(o.B, v, 10)
+	o.B = append(o.B, '"')
+}
+
 // mapStructStart opens a structure-valued map entry: `"key":{` or
 // <xmlEntry><Name>key</Name><Value>.
 func (o *out) mapStructStart(xmlEntry, key string) {

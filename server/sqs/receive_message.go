@@ -282,7 +282,6 @@ func appendReceiptMember(o *out, receipt []byte) []byte {
 
 func writeSystemAttributes(o *out, m *engine.ReceivedMessage, set systemAttributeSet) {
 	o.mapStart("Attributes")
-	var num [20]byte
 	for i, name := range systemAttributeNames {
 		if set&(1<<i) == 0 {
 			continue
@@ -292,11 +291,14 @@ func writeSystemAttributes(o *out, m *engine.ReceivedMessage, set systemAttribut
 		case sysSenderID:
 			value = m.SenderID
 		case sysSentTimestamp:
-			value = bytesString(strconv.AppendInt(num[:0], m.SentTimestamp.UnixMilli(), 10))
+			o.mapEntryInt("Attribute", "Name", "Value", name, m.SentTimestamp.UnixMilli())
+			continue
 		case sysApproximateReceiveCount:
-			value = bytesString(strconv.AppendInt(num[:0], int64(m.ReceiveCount), 10))
+			o.mapEntryInt("Attribute", "Name", "Value", name, int64(m.ReceiveCount))
+			continue
 		case sysApproximateFirstReceiveTimestamp:
-			value = bytesString(strconv.AppendInt(num[:0], m.FirstReceiveTimestamp.UnixMilli(), 10))
+			o.mapEntryInt("Attribute", "Name", "Value", name, m.FirstReceiveTimestamp.UnixMilli())
+			continue
 		case sysSequenceNumber:
 			value = m.SequenceNumber
 		case sysMessageDeduplicationID:
