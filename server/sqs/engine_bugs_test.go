@@ -1,29 +1,19 @@
 package sqs
 
 import (
-	"os"
 	"testing"
 )
 
-// Engine bugs found over the wire (see NOTES.md "Engine bugs"). Each test
-// fails on the engine as it is; they are skipped unless SLUICE_ENGINE_BUGS
-// is set so the package stays green for everyone else. Run them with:
-//
-//	SLUICE_ENGINE_BUGS=1 go test -run TestEngineBug ./server/sqs
-func skipKnownEngineBug(t *testing.T, note string) {
-	t.Helper()
-	if os.Getenv("SLUICE_ENGINE_BUGS") == "" {
-		t.Skip("known engine bug (" + note + "); set SLUICE_ENGINE_BUGS=1 to run")
-	}
-}
+// Regression tests for engine bugs found over the wire (see NOTES.md
+// "Engine bugs").
 
-// TestEngineBugCountsAfterRestart checks that the approximate counts are
-// right after a restart before any receive: one visible, one in flight,
-// one delayed. The engine reports every message it has not re-scanned as
-// visible ([3 0 0]) until a receive walks the log, so
+// TestCountsAfterRestart checks that the approximate counts are right after
+// a restart before any receive: one visible, one in flight, one delayed.
+// Bug story: the engine reported every message it had not re-scanned as
+// visible ([3 0 0]) until a receive walked the log, so
 // ApproximateNumberOfMessagesNotVisible/Delayed read 0 after every restart.
-func TestEngineBugCountsAfterRestart(t *testing.T) {
-	skipKnownEngineBug(t, "NOTES.md Engine bugs #1")
+// Fixed by scanning the queue log at open (engine b65af62).
+func TestCountsAfterRestart(t *testing.T) {
 	e := newRealEnv(t)
 	url := e.createQueue("counts", map[string]string{"VisibilityTimeout": "100"})
 	e.send(url, "inflight")
