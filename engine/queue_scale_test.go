@@ -77,7 +77,9 @@ func TestLongPollScale(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
+			// bubble, not synctest.Test: it empties segment's request pool
+			// around the bubble (see bubble in queue_test.go).
+			bubble(t, func(t *testing.T) {
 				runLongPollScale(t, tc.queues, tc.perQueue)
 			})
 		})
