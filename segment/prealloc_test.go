@@ -148,7 +148,8 @@ func (f *gatedFile) WriteAt(p []byte, off int64) (int, error) {
 
 // TestPipelinedSync checks the SyncAlways pipeline step by step with a
 // filesystem whose fdatasync blocks: while the first batch's sync runs,
-// the writer writes the second batch (into the preallocated zero tail);
+// the writer writes the second batch (large enough to be worth it, and
+// into the preallocated zero tail);
 // the first Append returns (and its record becomes readable) when its sync
 // completes, and the second only after a second sync that started after
 // its write.
@@ -171,14 +172,14 @@ func TestPipelinedSync(t *testing.T) {
 		}()
 		return ch
 	}
-	// The first record is large enough to start preallocation, so the
-	// second write lands in the zero tail: a write that grows the file
-	// would wait for the running sync instead.
+	// The first record is large enough to start preallocation, and the
+	// second is pipelineMinBytes and lands in the zero tail: a smaller
+	// batch, or one that grows the file, would wait for the running sync.
 	first := appendAsync(Entry{Payload: make([]byte, preallocMinBytes)})
 	<-fs.wrote  // the zero tail
 	<-fs.wrote  // the first record
 	<-fs.synced // the first sync runs and is held
-	second := appendAsync(testEntry(2))
+	second := appendAsync(Entry{Payload: make([]byte, pipelineMinBytes)})
 	<-fs.wrote // written while the first sync is still held
 	select {
 	case r := <-first:

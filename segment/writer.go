@@ -220,13 +220,33 @@ func (l *Log) runWriter() {
 	}
 }
 
-// takeQueue takes the queued requests (growing the batch first when no
-// sync is running) and reports whether the log is closed.
+// pipelineMinBytes is how much must be queued for the writer to write it
+// while a SyncAlways fdatasync runs. Smaller batches wait for the sync and
+// join the next batch: writing them early saves microseconds but costs a
+// write call each, and the next sync would not start earlier anyway.
+const pipelineMinBytes = 64 << 10
+
+// takeQueue takes the queued requests and reports whether the log is
+// closed. With no sync running it first grows the batch (coalesceLocked);
+// with a SyncAlways sync running it takes them only if they are worth
+// writing meanwhile: at least pipelineMinBytes that fit in the
+// preallocated zero tail (a write that grows the file would slow the
+// running sync down).
 func (l *Log) takeQueue() ([]*appendRequest, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.w.inflight {
+	w := &l.w
+	switch {
+	case !w.inflight:
 		l.coalesceLocked()
+	case l.opts.Sync.Mode == SyncAlways:
+		var queued int64
+		for _, r := range l.mu.queue {
+			queued += r.sizeBytes
+		}
+		if queued < pipelineMinBytes || w.sizeBytes+queued > w.fileBytes {
+			return nil, l.mu.closed
+		}
 	}
 	if len(l.mu.queue) == 0 {
 		return nil, l.mu.closed
@@ -401,7 +421,7 @@ func (l *Log) commit(reqs []*appendRequest) {
 func (l *Log) writeBatch(reqs []*appendRequest) error {
 	w := &l.w
 	n := len(w.buf)
-	if n > 0 && w.inflight && w.sizeBytes+int64(n) > w.fileBytes {
+	if n > 0 && w.inflight && l.opts.Sync.Mode == SyncAlways && w.sizeBytes+int64(n) > w.fileBytes {
 		// A write that grows the file changes metadata that the running
 		// fdatasync must commit too, which slows it down several times:
 		// let the sync finish first.
