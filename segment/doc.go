@@ -19,9 +19,11 @@
 // seq → offset and timestamp → offset) turns Read(from) and SeekTimestamp
 // into a seek plus a short scan. Retention deletes whole sealed segments.
 //
-// Open scans only the active segment: a zero tail is the end of the data;
-// a torn tail is saved to a .broken file and truncated; a bad frame followed by valid frames is corruption
-// (an error wrapping ErrCorruption). After a failed write or fsync the log
+// Open scans only the active segment, through a bounded buffer: a zero
+// tail is the end of the data; a torn tail is saved to a .broken file and
+// truncated; a bad frame followed by valid frames, or a last frame that
+// reached the disk whole but fails its checksum, is corruption (an error
+// wrapping ErrCorruption). After a failed write or fsync the log
 // is poisoned (ErrWriteFailed) until reopened. FORMAT.md specifies the
 // on-disk format, rotation and recovery.
 //

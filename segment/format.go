@@ -41,6 +41,9 @@ const (
 	// tornBlockSize is the unit in which an interrupted write can lose data
 	// (a page). It decides between a torn tail and corruption (FORMAT.md).
 	tornBlockSize = 4096
+	// sectorSize is the unit a device writes atomically: a sector holds
+	// either its old or its new contents after a crash (FORMAT.md).
+	sectorSize = 512
 )
 
 // Suffixes of helper files in a log directory.

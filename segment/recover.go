@@ -218,10 +218,11 @@ func (d tailDecision) String() string {
 
 // decideTail classifies the bad frame at off, nextSeq being the Seq it
 // should have had (FORMAT.md, "Recovery"). Zeros from off to the end of
-// the file are the end of the data. Otherwise it is torn when no valid
-// frame of this log follows it, or when it overlaps a zero-filled page
-// remainder (a page of an interrupted write that never reached the disk);
-// a bad frame followed by a valid frame is otherwise corruption. It also
+// the file are the end of the data. A bad frame with no valid frame of
+// this log after it is torn, unless it was written completely (see
+// landedFrame): then it is corruption. A bad frame followed by a valid one
+// is torn when it overlaps a zero-filled page remainder (a page of an
+// interrupted write that never reached the disk), else corruption. It also
 // returns the end of the last nonzero byte, up to which a torn tail is
 // saved.
 func decideTail(im *image, off int64, nextSeq uint64) (tailDecision, int64, error) {
@@ -234,6 +235,10 @@ func decideTail(im *image, off int64, nextSeq uint64) (tailDecision, int64, erro
 		return 0, 0, err
 	}
 	if !found {
+		landed, err := landedFrame(im, off)
+		if err != nil || landed {
+			return tailCorrupt, brokenEnd, err
+		}
 		return tailTorn, brokenEnd, nil
 	}
 	torn, err := overlapsZeroPage(im, off)
@@ -293,6 +298,39 @@ func overlapsZeroPage(im *image, off int64) (bool, error) {
 		start = pageEnd
 	}
 	return false, nil
+}
+
+// landedFrame reports whether the bad frame at off is one that a torn
+// write cannot produce: a plausible header, the whole frame present, a
+// nonzero byte in every 512-byte sector's share of its header, key and
+// payload, and only zeros after it. A write interrupted by a crash leaves
+// sectors that never reached the disk holding what they held before, and
+// the writer only ever writes where the file held zeros (or nothing), so
+// a torn frame has an all-zero sector share (or is short). A frame that
+// reached the disk whole but fails its checksum was damaged afterwards.
+// Requiring zeros after it keeps stale, nonzero blocks (a filesystem that
+// exposes old data after a crash) on the torn side.
+func landedFrame(im *image, off int64) (bool, error) {
+	hdr, err := im.at(off, frameHeaderSize)
+	if err != nil || len(hdr) < frameHeaderSize {
+		return false, err
+	}
+	size := int64(peekFrameSize(hdr))
+	length := int64(binary.LittleEndian.Uint32(hdr[8:12]))
+	keyLen := int64(binary.LittleEndian.Uint16(hdr[12:14]))
+	if size == 0 || keyLen > length-frameHeaderSize || off+size > im.size {
+		return false, nil
+	}
+	for start := off; start < off+length; {
+		end := min((start/sectorSize+1)*sectorSize, off+length)
+		b, err := im.at(start, int(end-start))
+		if err != nil || isZero(b) {
+			return false, err
+		}
+		start = end
+	}
+	zero, _, err := im.zeroFrom(off + size)
+	return zero, err
 }
 
 func isZero(b []byte) bool {
