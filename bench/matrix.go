@@ -72,7 +72,7 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated scenarios")
 	fs.StringVar(&concurrency, "concurrency", "1,16,64", "comma-separated concurrencies")
 	fs.IntVar(&o.Rounds, "rounds", 3, "interleaved rounds per cell")
-	fs.DurationVar(&o.Duration, "duration", 800*time.Millisecond, "measured interval per run")
+	fs.DurationVar(&o.Duration, "duration", 700*time.Millisecond, "measured interval per run")
 	fs.DurationVar(&o.Warmup, "warmup", 100*time.Millisecond, "warmup per run")
 	fs.Var(&o.Size, "size", "payload size (default 1024)")
 	fs.IntVar(&o.Prefill, "prefill", 2000, "prefill for the read scenarios")
@@ -153,7 +153,7 @@ func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
 					cfg := DefaultConfig()
 					cfg.Endpoint, cfg.Target, cfg.ServerPID, cfg.Protocol = t.Endpoint, t.Name, t.PID, protocol
 					cfg.Concurrency, cfg.Duration, cfg.Warmup, cfg.Size = conc, o.Duration, o.Warmup, o.Size
-					cfg.Prefill, cfg.PrefillTimeout, cfg.Grace = o.Prefill, 3*time.Second, 3*time.Second
+					cfg.Prefill, cfg.PrefillTimeout, cfg.Grace = o.Prefill, 2*time.Second, 2*time.Second
 					fmt.Fprintf(log, "%s c=%d round %d/%d %s … ", name, conc, round, o.Rounds, t.Name)
 					res, err := RunScenario(ctx, name, cfg)
 					if err != nil {
@@ -415,7 +415,7 @@ func renderMatrix(o matrixOptions, m Machine, targets []*matrixTarget, summaries
 		fmt.Fprintf(&b, " %s", t.Name)
 	}
 	fmt.Fprintf(&b, ". `noop` is the ceiling (HTTP + SDK, no work). goaws speaks only the SQS query protocol, so its rows use `--protocol query`; all other SQS rows use JSON. Client and servers share the same cores.\n")
-	fmt.Fprintf(&b, "- msgs/s counts messages moved by the scenario's requests (deliveries for consumer-side counts); latency is per request, or end-to-end delivery for the e2e scenarios (noop serves canned messages, so it has no e2e latency, and its e2e consumers spin on canned replies and starve the producers: its e2e throughput is not a ceiling). Requests still in flight 3 s after a run count as Abandoned errors. HTML reports: `bench/reports/<scenario>.html`.\n")
+	fmt.Fprintf(&b, "- msgs/s counts messages moved by the scenario's requests (deliveries for consumer-side counts); latency is per request, or end-to-end delivery for the e2e scenarios (noop serves canned messages, so it has no e2e latency, and its e2e consumers spin on canned replies and starve the producers: its e2e throughput is not a ceiling). Requests still in flight 2 s after a run count as Abandoned errors. HTML reports: `bench/reports/<scenario>.html`.\n")
 	for _, n := range notes {
 		fmt.Fprintf(&b, "- Note: %s\n", n)
 	}

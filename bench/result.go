@@ -83,7 +83,7 @@ func runPrepared(ctx context.Context, scenario *Scenario, env *Env) (res *Result
 	workload, cleanup, err := scenario.Prepare(ctx, env)
 	if cleanup != nil {
 		defer func() {
-			cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			if cleanupErr := cleanup(cleanupCtx); cleanupErr != nil && err == nil {
 				err = fmt.Errorf("bench: cleanup: %w", cleanupErr)
