@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -122,5 +123,22 @@ func checkPlausible(t *testing.T, res *Result) {
 	}
 	if len(res.Timeline) == 0 {
 		t.Errorf("empty timeline")
+	}
+}
+
+// TestDrainedDuringWarmup checks that a read scenario whose prefill is
+// consumed before measuring starts fails loudly instead of reporting an
+// empty result.
+func TestDrainedDuringWarmup(t *testing.T) {
+	srv, err := noop.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Close() }()
+	cfg := integrationConfig(srv.URL())
+	cfg.Prefill = 10
+	cfg.Warmup = 300 * time.Millisecond
+	if _, err := RunScenario(context.Background(), "sqs-recv-delete", cfg); !errors.Is(err, ErrDrainedInWarmup) {
+		t.Fatalf("error %v, want ErrDrainedInWarmup", err)
 	}
 }

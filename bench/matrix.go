@@ -75,7 +75,7 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.DurationVar(&o.Duration, "duration", 700*time.Millisecond, "measured interval per run")
 	fs.DurationVar(&o.Warmup, "warmup", 100*time.Millisecond, "warmup per run")
 	fs.Var(&o.Size, "size", "payload size (default 1024)")
-	fs.IntVar(&o.Prefill, "prefill", 2000, "prefill for the read scenarios")
+	fs.IntVar(&o.Prefill, "prefill", 20000, "prefill for the read scenarios (bounded to 2 s of sending per run)")
 	fs.StringVar(&peerList, "peers", "noop,moto,goaws,kinesalite", "reference servers to include (started if not running)")
 	fs.StringVar(&o.SluiceCmd, "sluice-cmd", "{sluice} serve --addr {addr} --data {dir} --fsync {fsync}",
 		"how to start Sluice; {sluice}, {addr}, {dir} and {fsync} are substituted; empty skips Sluice")

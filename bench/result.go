@@ -59,6 +59,10 @@ type Result struct {
 	Timeline []Sample `json:"timeline"`
 }
 
+// ErrDrainedInWarmup reports a read scenario whose prefilled data was all
+// consumed before the measured interval began.
+var ErrDrainedInWarmup = errors.New("bench: prefilled data drained during warmup")
+
 // RunScenario prepares scenario name against cfg, runs it, cleans up, and
 // returns the result. A run whose requests fail still returns a Result (with
 // errors counted); err is for setup failures and cancellation.
@@ -109,6 +113,9 @@ func runPrepared(ctx context.Context, scenario *Scenario, env *Env) (res *Result
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return nil, fmt.Errorf("bench: %s: %w", scenario.Name, err)
+	}
+	if stats.Drained && stats.Measured == 0 {
+		return nil, fmt.Errorf("%w (%s): raise --prefill or shorten --warmup", ErrDrainedInWarmup, scenario.Name)
 	}
 	res = buildResult(scenario, cfg, workload, stats, started, cpu)
 	return res, err
