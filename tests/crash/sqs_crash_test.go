@@ -407,12 +407,13 @@ func (h *sqsHarness) receiver(ctx context.Context, rng *rand.Rand) {
 		h.ledger.deleteAttempt(delRecs)
 		if len(del) == 1 || rng.IntN(2) == 0 {
 			for i, m := range del {
+				gen := h.ledger.generation()
 				_, err := h.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: &h.queueURL, ReceiptHandle: m.ReceiptHandle})
 				if err != nil {
 					h.ledger.opFailed("delete", err)
 					continue
 				}
-				h.ledger.deleteAcked(delRecs[i])
+				h.ledger.deleteAcked(delRecs[i], gen)
 			}
 			continue
 		}
@@ -420,6 +421,7 @@ func (h *sqsHarness) receiver(ctx context.Context, rng *rand.Rand) {
 		for i, m := range del {
 			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle}
 		}
+		gen := h.ledger.generation()
 		bout, err := h.client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &h.queueURL, Entries: entries})
 		if err != nil {
 			h.ledger.opFailed("delete", err)
@@ -431,7 +433,7 @@ func (h *sqsHarness) receiver(ctx context.Context, rng *rand.Rand) {
 				h.ledger.violation("DeleteMessageBatch returned a bad entry id %q", aws.ToString(e.Id))
 				continue
 			}
-			h.ledger.deleteAcked(delRecs[i])
+			h.ledger.deleteAcked(delRecs[i], gen)
 		}
 		for _, e := range bout.Failed {
 			h.ledger.opFailed("delete", fmt.Errorf("batch entry %s: %s %s", aws.ToString(e.Id), aws.ToString(e.Code), aws.ToString(e.Message)))
@@ -505,9 +507,10 @@ func (h *sqsHarness) check(starts int) {
 			l.violationLocked("lost: acknowledged send %s (MessageId %s, group %q index %d) never deleted, not in the queue; history %v; kills at %v",
 				r.id, r.messageID, r.group, r.index, r.history, l.killsLocked())
 		case r.deleteAcked && present:
-			// The process that acknowledged the delete was killed by kill
-			// number deleteAckedGen (an ack can be recorded just after the
-			// kill's timestamp: the response was on its way).
+			// The process that acknowledged the delete (the one the request
+			// was sent to) was killed by kill number deleteAckedGen; the ack
+			// can be recorded just after the kill's timestamp, when the
+			// response was on its way.
 			if r.deleteAckedGen > len(l.kills) {
 				l.violationLocked("deleted message %s reappeared with no kill after its delete was acknowledged; history %v; kills at %v", r.id, r.history, l.killsLocked())
 				continue
@@ -774,11 +777,23 @@ func (l *sqsLedger) deleteAttempt(recs []*sqsRecord) {
 	}
 }
 
-func (l *sqsLedger) deleteAcked(r *sqsRecord) {
+// generation returns the number of the server process running now. A
+// request sent now can only be answered by that process.
+func (l *sqsLedger) generation() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gen
+}
+
+// deleteAcked records an acknowledged delete. gen is the server process
+// the request was sent to (from generation() before sending): the ack can
+// be recorded after that process was killed and its successor started,
+// when the response was already on its way.
+func (l *sqsLedger) deleteAcked(r *sqsRecord, gen int) {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r.deleteAcked, r.deleteAckedAt, r.deleteAckedGen = true, now, l.gen
+	r.deleteAcked, r.deleteAckedAt, r.deleteAckedGen = true, now, gen
 	l.deletes++
 	l.eventLocked(r, "delAck")
 }
