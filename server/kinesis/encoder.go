@@ -1,7 +1,6 @@
 package kinesis
 
 import (
-	"encoding/base64"
 	"math"
 	"strconv"
 	"time"
@@ -116,15 +115,25 @@ func (e *encoder) str(s string) {
 	e.b = awsproto.AppendJSONString(e.b, s)
 }
 
-// strBytes writes b as a string value (b holds text, e.g. a rendered
-// sequence number).
+// strBytes writes b as a string value. b holds rendered text (sequence
+// numbers, shard ids, hash keys): ASCII that needs no JSON escape, which is
+// appended as is, without converting b to a string (an allocation per
+// record in GetRecords); anything else goes through the escaper.
 func (e *encoder) strBytes(b []byte) {
 	if e.cbor {
 		e.b = appendCBORHead(e.b, cborMajorText, uint64(len(b)))
 		e.b = append(e.b, b...)
 		return
 	}
-	e.b = awsproto.AppendJSONString(e.b, string(b))
+	for _, c := range b {
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			e.b = awsproto.AppendJSONString(e.b, string(b))
+			return
+		}
+	}
+	e.b = append(e.b, '"')
+	e.b = append(e.b, b...)
+	e.b = append(e.b, '"')
 }
 
 func (e *encoder) int(v int64) {
@@ -159,7 +168,7 @@ func (e *encoder) blob(data []byte) {
 		return
 	}
 	e.b = append(e.b, '"')
-	e.b = base64.StdEncoding.AppendEncode(e.b, data)
+	e.b = appendBase64(e.b, data)
 	e.b = append(e.b, '"')
 }
 

@@ -72,4 +72,10 @@ const (
 	// leaves on its connection: at least a quarter of the server's
 	// WriteTimeout (default 60 s), after which fasthttp sets its own again.
 	streamEndWriteDeadline = time.Minute
+
+	// readSizeHintSlots is the number of per-stream GetRecords size hints.
+	readSizeHintSlots = 1024
+	// readPresizeBytesMax bounds the output buffer GetRecords reserves
+	// from a hint: 10 MiB of data in base64 plus framing.
+	readPresizeBytesMax = getRecordsBytesMax/3*4 + getRecordsRecordsMax*256
 )

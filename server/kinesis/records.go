@@ -2,6 +2,7 @@ package kinesis
 
 import (
 	"errors"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -98,8 +99,13 @@ func toEngineRecord(info *engine.StreamInfo, data []byte, key, explicit string) 
 
 func (s *Service) putRecords(c *call) error {
 	var in putRecordsInput
-	if err := c.decode(&in); err != nil {
-		return err
+	scratch := acquirePutScratch()
+	defer scratch.release() // after Put: the engine keeps none of it
+	if c.cbor || !decodePutRecordsJSON(c.body, &in, scratch) {
+		in = putRecordsInput{}
+		if err := c.decode(&in); err != nil {
+			return err
+		}
 	}
 	var v validator
 	v.required("records", in.Records != nil)
@@ -112,14 +118,18 @@ func (s *Service) putRecords(c *call) error {
 	total := 0
 	for i := range in.Records {
 		r := &in.Records[i]
+		total += len(r.Data) + len(r.PartitionKey)
+		keyTooLong := len(r.PartitionKey) > partitionKeyLengthMax && utf8.RuneCountInString(r.PartitionKey) > partitionKeyLengthMax
+		if r.Data != nil && r.PartitionKey != "" && !keyTooLong && (r.ExplicitHashKey == "" || isHashKeyPattern(r.ExplicitHashKey)) {
+			continue // valid: no member names to build (they cost allocations per record)
+		}
 		member := "records." + itoa(i+1) + ".member."
 		v.required(member+"data", r.Data != nil)
 		v.required(member+"partitionKey", r.PartitionKey != "")
-		if r.PartitionKey != "" && utf8.RuneCountInString(r.PartitionKey) > partitionKeyLengthMax {
+		if keyTooLong {
 			v.length(member+"partitionKey", r.PartitionKey, 1, partitionKeyLengthMax)
 		}
 		v.hashKey(member+"explicitHashKey", r.ExplicitHashKey)
-		total += len(r.Data) + len(r.PartitionKey)
 	}
 	st, t, err := s.openStream(c, in.streamRef, &v)
 	if err != nil {
@@ -129,7 +139,8 @@ func (s *Service) putRecords(c *call) error {
 		return invalidArgument("Records size exceeds 10 MB limit.")
 	}
 	info := st.Info()
-	recs := make([]engine.PutRecord, len(in.Records))
+	recs := slices.Grow(scratch.records[:0], len(in.Records))[:len(in.Records)]
+	scratch.records = recs
 	for i := range in.Records {
 		r := &in.Records[i]
 		if recs[i], err = toEngineRecord(&info, r.Data, r.PartitionKey, r.ExplicitHashKey); err != nil {
@@ -308,28 +319,45 @@ func (s *Service) getRecords(c *call) error {
 	return s.readRecords(c, st, &info, t, it, limit, now)
 }
 
-// readRecords writes the GetRecords output for one read from it.seq.
+// readRecords writes the GetRecords output for one read from it.seq. The
+// records' data is base64-encoded straight from the engine's borrowed
+// slices into the output buffer, which is sized up front from the stream's
+// size hint.
 func (s *Service) readRecords(c *call, st *engine.Stream, info *engine.StreamInfo, t target, it shardIterator, limit int, now time.Time) error {
 	shard := int(it.shard)
+	first, tip, err := st.Bounds(shard)
+	if err != nil {
+		return streamError(err, t.ns, t.name)
+	}
 	e := &c.out
+	hint := &s.readSizeHints[info.EntityID%readSizeHintSlots]
+	expected := int64(min(uint64(limit), tip-min(max(it.seq, first), tip)))
+	if size := min(expected*hint.Load(), readPresizeBytesMax); size > int64(cap(e.b)-len(e.b)) {
+		e.b = slices.Grow(e.b, int(size))
+	}
+	start := len(e.b)
 	e.objStart()
 	e.key("Records")
 	e.arrStart()
 	var lastArrival time.Time
 	kms := info.EncryptionType == "KMS"
 	var seqBuf [64]byte
+	count := int64(0)
 	next, err := st.Read(shard, it.seq, limit, getRecordsBytesMax, func(r *engine.StreamRecord) error {
 		e.elem()
 		writeRecord(e, info, shard, r, kms, &seqBuf)
 		lastArrival = r.Arrival
+		count++
 		return nil
 	})
 	if err != nil {
 		return streamError(err, t.ns, t.name)
 	}
 	e.arrEnd()
-	_, tip, err := st.Bounds(shard)
-	if err != nil {
+	if count > 0 {
+		hint.Store(int64(len(e.b)-start)/count + 1)
+	}
+	if _, tip, err = st.Bounds(shard); err != nil {
 		return streamError(err, t.ns, t.name)
 	}
 	sh := shardByIndex(info, shard)

@@ -1,11 +1,13 @@
 package kinesis_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -61,6 +63,8 @@ type envOptions struct {
 	config kinesissvc.Config
 	// dir is the data directory; empty: a fresh temp dir.
 	dir string
+	// engine is the engine's options (the clock is set from clock).
+	engine engine.Options
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -73,7 +77,9 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	db, err := engine.Open(dir, &engine.Options{Clock: clock})
+	engineOptions := opts.engine
+	engineOptions.Clock = clock
+	db, err := engine.Open(dir, &engineOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,8 +121,35 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		BaseEndpoint: aws.String("http://" + e.addr),
 		Credentials:  aws.AnonymousCredentials{},
 		Retryer:      aws.NopRetryer{},
+		HTTPClient:   &http.Client{Transport: bufferedBodyTransport{http.DefaultTransport.(*http.Transport).Clone()}},
 	})
 	return e
+}
+
+// bufferedBodyTransport hands net/http a private in-memory copy of each
+// request body. Without it, aws-sdk-go-v2 (smithy-go) and Go's net/http
+// race on a fast server: smithy-go closes its request body wrapper as soon
+// as the round trip returns, while the transport's write loop may still
+// drain the body; the closed wrapper's WriteTo fails, and the transport
+// closes the connection under the response being read ("use of closed
+// network connection" in the middle of a SubscribeToShard stream). The
+// same workaround as tests/crash.
+type bufferedBodyTransport struct{ base http.RoundTripper }
+
+func (b bufferedBodyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return b.base.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	closeErr := req.Body.Close()
+	if err != nil || closeErr != nil {
+		return nil, errors.Join(err, closeErr)
+	}
+	req = req.Clone(req.Context())
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return b.base.RoundTrip(req)
 }
 
 // wantAPIError fails unless err is an AWS API error with code.

@@ -1,0 +1,138 @@
+package kinesis
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sluice-dev/sluice/server/awsproto"
+)
+
+// checkPutRecordsDecoders decodes body with the fast path and with
+// encoding/json (awsproto.DecodeJSON): when the fast path accepts the body,
+// both must succeed with identical results (nil and empty slices differ).
+// It returns whether the fast path accepted.
+func checkPutRecordsDecoders(t *testing.T, body []byte) bool {
+	t.Helper()
+	var fast, slow putRecordsInput
+	scratch := acquirePutScratch()
+	defer scratch.release()
+	if !decodePutRecordsJSON(body, &fast, scratch) {
+		return false
+	}
+	if err := awsproto.DecodeJSON(body, &slow); err != nil {
+		t.Fatalf("fast path accepted %q, encoding/json rejects it: %v", body, err)
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("decoders disagree on %q:\nfast %#v\njson %#v", body, fast, slow)
+	}
+	return true
+}
+
+// TestDecodePutRecordsJSON checks which bodies take the fast path and
+// that it decodes them exactly as encoding/json does; everything unusual
+// must fall back to encoding/json.
+func TestDecodePutRecordsJSON(t *testing.T) {
+	cases := []struct {
+		name string
+		body string
+		fast bool
+	}{
+		{"sdk shape", `{"Records":[{"Data":"aGVsbG8=","PartitionKey":"pk"},{"Data":"AA==","PartitionKey":"k2","ExplicitHashKey":"7"}],"StreamName":"s"}`, true},
+		{"white space", " \n{ \"StreamName\" : \"s\" ,\t\"Records\" : [ { \"Data\" : \"\" , \"PartitionKey\" : \"p\" } ] }\r\n", true},
+		{"empty object", `{}`, true},
+		{"empty records", `{"StreamARN":"arn","Records":[]}`, true},
+		{"empty record", `{"Records":[{}]}`, true},
+		{"no padding needed", `{"Records":[{"Data":"YWJj","PartitionKey":"p"}]}`, true},
+		{"case-insensitive names", `{"streamname":"s","RECORDS":[{"data":"AA==","partitionKEY":"p"}]}`, true},
+		{"duplicate scalar, last wins", `{"StreamName":"a","StreamName":"b","Records":[{"Data":"AA==","Data":"AQ==","PartitionKey":"p"}]}`, true},
+		{"utf-8 key", `{"Records":[{"Data":"AA==","PartitionKey":"ключ-🔑"}]}`, true},
+		{"stream id", `{"StreamId":"id","Records":[]}`, true},
+		{"escape in key", `{"Records":[{"Data":"AA==","PartitionKey":"a\u0041"}]}`, false},
+		{"escape in data", `{"Records":[{"Data":"AA\u003d=","PartitionKey":"p"}]}`, false},
+		{"escaped slash in data", `{"Records":[{"Data":"a\/8=","PartitionKey":"p"}]}`, false},
+		{"newline in data", "{\"Records\":[{\"Data\":\"AA\r\nAA==\",\"PartitionKey\":\"p\"}]}", false},
+		{"bad base64", `{"Records":[{"Data":"!!!!","PartitionKey":"p"}]}`, false},
+		{"unpadded base64", `{"Records":[{"Data":"AA","PartitionKey":"p"}]}`, false},
+		{"invalid utf-8 key", "{\"Records\":[{\"Data\":\"AA==\",\"PartitionKey\":\"\xff\"}]}", false},
+		{"control character", "{\"StreamName\":\"a\tb\"}", false},
+		{"null data", `{"Records":[{"Data":null,"PartitionKey":"p"}]}`, false},
+		{"null records", `{"Records":null}`, false},
+		{"unknown member", `{"StreamName":"s","Extra":1}`, false},
+		{"non-ascii member", `{"ſtreamName":"s"}`, false},
+		{"duplicate records", `{"Records":[],"Records":[]}`, false},
+		{"duplicate partition key", `{"Records":[{"PartitionKey":"a","PartitionKey":"b"}]}`, false},
+		{"trailing data", `{"StreamName":"s"}x`, false},
+		{"trailing comma", `{"StreamName":"s",}`, false},
+		{"number", `{"StreamName":5}`, false},
+		{"truncated", `{"Records":[{"Data":"AA==`, false},
+		{"array", `[]`, false},
+		{"empty", ``, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := checkPutRecordsDecoders(t, []byte(tc.body)); got != tc.fast {
+				t.Fatalf("fast path took it: %v, want %v", got, tc.fast)
+			}
+		})
+	}
+	// A full-size request: 500 records of 1 KiB.
+	var b strings.Builder
+	b.WriteString(`{"StreamName":"s","Records":[`)
+	for i := range 500 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"Data":"` + strings.Repeat("QUJD", 341) + `AA==","PartitionKey":"key-` + itoa(i) + `"}`)
+	}
+	b.WriteString(`]}`)
+	if !checkPutRecordsDecoders(t, []byte(b.String())) {
+		t.Fatal("500-record request fell back")
+	}
+}
+
+// FuzzPutRecordsJSON is a differential fuzz target: whenever the fast
+// PutRecords decoder accepts a body, encoding/json must accept it too and
+// decode exactly the same input.
+func FuzzPutRecordsJSON(f *testing.F) {
+	for _, seed := range []string{
+		`{"StreamName":"s","Records":[{"Data":"aGVsbG8=","PartitionKey":"pk","ExplicitHashKey":"1"}]}`,
+		`{"streamARN":"a","records":[{},{"data":""}]}`,
+		" {\"Records\" : [ ] } ",
+		`{"Records":[{"Data":"AA==","PartitionKey":"ключ"}]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkPutRecordsDecoders(t, body)
+	})
+}
+
+// TestDecodePutRecordsJSONAllocs asserts the fast path's cost: with a
+// pooled scratch, a 500-record request allocates only the stream name and
+// the one string holding every partition key, not per record.
+func TestDecodePutRecordsJSONAllocs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"StreamName":"s","Records":[`)
+	for i := range 500 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"Data":"` + strings.Repeat("QUJD", 341) + `AA==","PartitionKey":"key-` + itoa(i) + `"}`)
+	}
+	b.WriteString(`]}`)
+	body := []byte(b.String())
+	// One scratch, reset between runs: sync.Pool drops items at random
+	// under the race detector.
+	scratch := new(putRecordsScratch)
+	allocs := testing.AllocsPerRun(20, func() {
+		var in putRecordsInput
+		if !decodePutRecordsJSON(body, &in, scratch) || len(in.Records) != 500 {
+			t.Fatal("fast path refused the request")
+		}
+		scratch.reset()
+	})
+	if allocs > 2 {
+		t.Fatalf("%v allocations per 500-record request, want at most 2", allocs)
+	}
+}
