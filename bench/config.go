@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -189,16 +190,19 @@ func NewEnv(ctx context.Context, cfg Config) (*Env, error) {
 	conns := cfg.Concurrency + cfg.Consumers + idleConnsSlack
 	tracker := &connTracker{conns: map[*trackedConn]struct{}{}}
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	httpClient := awshttp.NewBuildableClient().
+	transport := awshttp.NewBuildableClient().
 		WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConns = conns * 2
 			t.MaxIdleConnsPerHost = conns
 			t.IdleConnTimeout = 90 * time.Second
-			// Every copy the SDK makes of this transport dials through
-			// the tracker, so Close can end all of the run's connections.
+			// Every connection dials through the tracker, so Close can
+			// end all of the run's connections.
 			t.DialContext = tracker.dial(dialer)
 		}).
-		WithTimeout(60 * time.Second)
+		GetTransport()
+	// A plain http.Client (not the SDK's BuildableClient) so the SDK uses
+	// the wrapped transport as is.
+	httpClient := &http.Client{Transport: ownBodyTransport{base: transport}, Timeout: 60 * time.Second}
 
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),
@@ -239,4 +243,47 @@ func NewEnv(ctx context.Context, cfg Config) (*Env, error) {
 		})}
 	}
 	return env, nil
+}
+
+// ownBodyTransport hands net/http its own in-memory copy of each SDK
+// request body.
+//
+// Without it, aws-sdk-go-v2 (smithy-go v1.28.9) and Go 1.26's net/http race
+// on a fast server: smithy-go wraps the request body in a reader that it
+// closes as soon as the call's response arrives, while the transport's write
+// loop may still be finishing the body (it reads on after Content-Length
+// bytes to see EOF). The closed wrapper answers io.EOF, the transport takes
+// that for a failed write and closes the connection under the response
+// being read: the call fails with "use of closed network connection" on a
+// 200 whose request the server applied. bench counted these as
+// ConnectionError (about one GetRecords in a thousand); they are a client
+// artefact, not a server failure. tests/crash works around the same race
+// the same way (bufferedBodyTransport).
+//
+// Requests that carry GetBody (built by http.NewRequest over a
+// strings.Reader, as the query-protocol client does) already give the
+// transport a body nobody else closes, so they pass through uncopied.
+type ownBodyTransport struct{ base http.RoundTripper }
+
+func (t ownBodyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody || req.GetBody != nil {
+		return t.base.RoundTrip(req)
+	}
+	var body []byte
+	var err error
+	if req.ContentLength > 0 {
+		body = make([]byte, req.ContentLength)
+		_, err = io.ReadFull(req.Body, body)
+	} else {
+		body, err = io.ReadAll(req.Body)
+	}
+	closeErr := req.Body.Close()
+	if err != nil || closeErr != nil {
+		return nil, fmt.Errorf("bench: buffering the request body: %w", errors.Join(err, closeErr))
+	}
+	own := req.Clone(req.Context())
+	own.Body = io.NopCloser(bytes.NewReader(body))
+	own.ContentLength = int64(len(body))
+	own.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return t.base.RoundTrip(own)
 }
