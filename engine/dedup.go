@@ -17,7 +17,8 @@ import (
 // A send reserves its ids as pending before appending (outside the queue
 // lock, so concurrent sends still share one group commit); a concurrent
 // duplicate waits on the pending entry's done channel and then reports the
-// original, or retries if the original's append failed.
+// original, or retries if the original's append failed. The entries of one
+// send share one done channel (they settle together) and one allocation.
 type dedupWindow struct {
 	entries map[string]*dedupEntry
 	order   []*dedupEntry
@@ -93,28 +94,49 @@ func (w *dedupWindow) lookup(key string, now int64) *dedupEntry {
 	return e
 }
 
-// reserve inserts a pending entry for key; the caller settles it with
-// settle or fail after its append.
-func (w *dedupWindow) reserve(key string, expiresAt int64) *dedupEntry {
-	e := &dedupEntry{key: key, expiresAt: expiresAt, done: make(chan struct{})}
-	w.entries[key] = e
+// insert adds a pending entry (its done channel open); the sender settles
+// it with settle+settled or voids it with failAll after its append.
+// Entries of one send share their done channel.
+func (w *dedupWindow) insert(e *dedupEntry) {
+	w.entries[e.key] = e
 	w.order = append(w.order, e)
-	return e
 }
 
-// settle completes a pending entry with the message it names.
+// settle records the message a pending entry names; settled then
+// publishes it.
 func (e *dedupEntry) settle(id [16]byte, seq uint64) {
 	e.messageID, e.seq = id, seq
-	close(e.done)
 }
 
-// fail voids a pending entry (the append failed); waiters retry.
-func (w *dedupWindow) fail(e *dedupEntry) {
-	e.failed = true
-	if w.entries[e.key] == e {
-		delete(w.entries, e.key)
+// settled closes the shared done channel of one send's entries (nil
+// entries are skipped), after each was settled.
+func (w *dedupWindow) settled(entries []*dedupEntry) {
+	for _, e := range entries {
+		if e != nil {
+			close(e.done)
+			return
+		}
 	}
-	close(e.done)
+}
+
+// failAll voids the pending entries of one send (its append failed, or it
+// must wait for another send): they leave the window and their waiters
+// retry.
+func (w *dedupWindow) failAll(entries []*dedupEntry) {
+	var done chan struct{}
+	for _, e := range entries {
+		if e == nil {
+			continue
+		}
+		e.failed = true
+		if w.entries[e.key] == e {
+			delete(w.entries, e.key)
+		}
+		done = e.done
+	}
+	if done != nil {
+		close(done)
+	}
 }
 
 // insertSettled records an id read back from the log (rebuild after open).

@@ -119,10 +119,10 @@ func (q *Queue) replayAttemptLocked(call *receiveCall) (bool, error) {
 			if rec.Seq != seq {
 				return fmt.Errorf("engine: queue %s seq %d missing from the log", q.ref, seq)
 			}
-			if err := decodeMessageRecord(rec.Key, &call.rec); err != nil {
-				return err
+			if len(rec.Key) < recordHeaderBytes {
+				return fmt.Errorf("queue %s seq %d: %w: short key block", q.ref, seq, errRecordMalformed)
 			}
-			q.appendDeliveryLocked(call, st, a.gens[i], rec.Payload)
+			q.appendDeliveryLocked(call, st, a.gens[i], rec)
 			return nil
 		})
 		if err != nil {

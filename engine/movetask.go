@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/sluice-dev/sluice/segment"
 )
 
 // Message move tasks move messages out of a dead-letter queue: back to
@@ -249,35 +251,49 @@ func (t *moveTask) run(src *Queue, dst *QueueRef, rate int) {
 	t.mu.Unlock()
 }
 
+// moveTake is the take hook of a move task's receive call: it queues each
+// taken message's move to dst, or to its dead-letter source.
+type moveTake struct {
+	dst           *QueueRef
+	missingSource error
+}
+
+// takeLocked queues the move of st (rec borrowed) or, if it has nowhere to
+// go, leaves it visible and records the failure.
+func (t *moveTake) takeLocked(q *Queue, call *receiveCall, st *msgState, rec *segment.Record) error {
+	if err := decodeMessageRecord(rec.Key, &call.rec); err != nil {
+		return fmt.Errorf("queue %s seq %d: %w", q.ref, st.seq, err)
+	}
+	target := t.dst
+	if target == nil {
+		target = call.rec.deadLetterSource
+	}
+	if target == nil {
+		// Leave it where it is (visible) and fail the task.
+		t.missingSource = fmt.Errorf("engine: message %s in %s has no dead-letter source", formatUUID(call.rec.id), q.ref)
+		q.mu.vs.startMove(st, call.now)
+		q.mu.vs.abortMove(st)
+		return nil
+	}
+	q.queueMoveLocked(call, st, rec.Payload, *target, nil)
+	return nil
+}
+
 // takeAndMove takes up to n messages from q (through the receive path) and
 // moves them to dst, or to each message's dead-letter source.
 func (q *Queue) takeAndMove(n int, dst *QueueRef) (int, error) {
-	var missingSource error
-	call := receiveCall{opts: ReceiveOptions{Max: n}, now: q.db.nowUnixNano(), noWait: true}
-	call.take = func(call *receiveCall, st *msgState, payload []byte) {
-		target := dst
-		if target == nil {
-			target = call.rec.deadLetterSource
-		}
-		if target == nil {
-			// Leave it where it is (visible) and fail the task.
-			missingSource = fmt.Errorf("engine: message %s in %s has no dead-letter source", formatUUID(call.rec.id), q.ref)
-			q.mu.vs.startMove(st, call.now)
-			q.mu.vs.abortMove(st)
-			return
-		}
-		q.queueMoveLocked(call, st, payload, *target, nil)
-	}
+	take := &moveTake{dst: dst}
+	call := receiveCall{opts: ReceiveOptions{Max: n}, now: q.db.nowUnixNano(), noWait: true, take: take}
 	var w *waiter
 	if _, err := q.tryReceive(&call, call.now, &w); err != nil {
 		return 0, err
 	}
 	if len(call.moves) == 0 {
-		return 0, missingSource
+		return 0, take.missingSource
 	}
 	moved, err := q.performMoves(call.moves)
 	if err == nil {
-		err = missingSource
+		err = take.missingSource
 	}
 	return moved, err
 }

@@ -110,7 +110,17 @@ type Queue struct {
 		flushTimer     *time.Timer
 		persistedFloor uint64
 		lastReclaim    int64
+
+		scratch queueScratch
 	}
+}
+
+// queueScratch holds buffers the hot paths reuse under the queue lock
+// (index keys and values are copied by the batch they are added to).
+type queueScratch struct {
+	key   []byte
+	value []byte
+	seqs  []uint64
 }
 
 // now returns the engine clock in unix nanoseconds.

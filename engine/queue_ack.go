@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"time"
+
+	"github.com/sluice-dev/sluice/index"
 )
 
 // Delete deletes the messages named by receipts and returns one error (or
@@ -36,7 +38,8 @@ func (q *Queue) Delete(receipts [][]byte) []error {
 	}
 	vs := q.mu.vs
 	end := q.log.NextSeq()
-	seqs := make([]uint64, 0, len(receipts))
+	seqs := q.mu.scratch.seqs[:0]
+	defer func() { q.mu.scratch.seqs = seqs[:0] }()
 	unlocked := 0
 	for i, raw := range receipts {
 		r, err := q.parseOwnReceipt(raw, end)
@@ -133,9 +136,12 @@ func (q *Queue) persistDeletesLocked(seqs []uint64) error {
 	}
 	b := q.db.index.NewBatch()
 	defer b.Close()
-	mark := []byte{stateDeleted}
+	sc := &q.mu.scratch
+	sc.value = append(sc.value[:0], stateDeleted)
 	for _, seq := range seqs {
-		b.Set(q.stateKey(seq), mark)
+		// The batch copies key and value: the scratch buffers are reused.
+		sc.key = index.SeqKey(sc.key[:0], q.entity, spaceQueueMessages, seq)
+		b.Set(sc.key, sc.value)
 		if c := q.mu.restore; c != nil {
 			c.markDeleted(seq)
 		}

@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/sluice-dev/sluice/index"
 	"github.com/sluice-dev/sluice/segment"
 )
 
@@ -92,14 +94,35 @@ type receiveCall struct {
 	out        []ReceivedMessage
 	delivered  []*msgState
 	moves      []pendingMove
-	rec        messageRecord
+	slab       deliverySlab
+	rec        messageRecord // scratch of moves and takes
 	// take, if set, replaces delivery: move tasks take messages out of
 	// the queue through the receive path (order, groups, retention).
-	take  func(call *receiveCall, st *msgState, payload []byte)
+	take  *moveTake
 	taken int
 	// trackOnly scans without delivering (open): visible messages of
 	// standard queues go to the ready list.
 	trackOnly bool
+}
+
+// deliverySlab holds the variable-size parts of one call's deliveries, so
+// a Receive of n messages costs a handful of allocations, not several per
+// message. Receipts, bodies and binary attribute values are capped
+// sub-slices of arena.data (the caller owns them: appending to one never
+// touches another). Key blocks, formatted message ids and (FIFO) sequence
+// numbers are appended to text, which finishDeliveries converts to one
+// string; every string of every delivered message is a substring of it,
+// decoded from the copied key block.
+type deliverySlab struct {
+	arena decodeArena
+	text  []byte
+	spans []deliverySpan // per call.out entry
+}
+
+// deliverySpan locates one delivery's key block in deliverySlab.text; its
+// message id text follows it, then (FIFO) its sequence number text.
+type deliverySpan struct {
+	keyStart, keyEnd int
 }
 
 // n counts messages delivered or taken so far.
@@ -140,6 +163,9 @@ func (q *Queue) tryReceive(call *receiveCall, start int64, w **waiter) ([]Receiv
 		err = q.receiveFIFOLocked(call)
 	} else {
 		err = q.receiveStandardLocked(call)
+	}
+	if ferr := q.finishDeliveries(call); err == nil {
+		err = ferr
 	}
 	if perr := q.persistDeliveriesLocked(call); err == nil {
 		err = perr
@@ -226,25 +252,25 @@ func (q *Queue) scanRecordLocked(call *receiveCall, rec *segment.Record) (bool, 
 			q.mu.restore = nil
 		}
 	}
-	m := &call.rec
-	if err := decodeMessageRecord(rec.Key, m); err != nil {
+	sched, err := peekRecordSchedule(rec.Key)
+	if err != nil {
 		return false, fmt.Errorf("queue %s seq %d: %w", q.ref, seq, err)
 	}
-	if m.delayUntil != 0 && q.mu.delayedAhead > 0 {
+	if sched.delayUntil != 0 && q.mu.delayedAhead > 0 {
 		q.mu.delayedAhead--
 	}
 	sentAt := rec.Timestamp
-	if m.sentAt != 0 {
-		sentAt = m.sentAt
+	if sched.sentAt != 0 {
+		sentAt = sched.sentAt
 	}
 	if (found && persisted.deleted) || sentAt+call.retention <= call.now {
 		vs.skip(seq)
 		return false, nil
 	}
-	if m.delayUntil > call.now && vs.nDelayed >= delayedMax {
+	if sched.delayUntil > call.now && vs.nDelayed >= delayedMax {
 		return false, segment.ErrStop // stall the cursor until some are due
 	}
-	st := vs.track(seq, sentAt, m.delayUntil, m.groupID, call.now)
+	st := vs.track(seq, sentAt, sched.delayUntil, sched.groupID, call.now)
 	if found {
 		st.receiveCount = persisted.receiveCount
 		st.firstReceivedAt = persisted.firstReceivedAt
@@ -261,10 +287,11 @@ func (q *Queue) scanRecordLocked(call *receiveCall, rec *segment.Record) (bool, 
 		return true, nil
 	}
 	if call.maxReceive > 0 && st.receiveCount >= call.maxReceive {
-		q.startMoveLocked(call, st, rec.Payload)
-		return false, nil
+		return false, q.startMoveLocked(call, st, rec)
 	}
-	q.deliverLocked(call, st, rec.Payload)
+	if err := q.deliverLocked(call, st, rec); err != nil {
+		return false, err
+	}
 	return true, nil
 }
 
@@ -303,23 +330,16 @@ func (q *Queue) deliverTrackedLocked(call *receiveCall, st *msgState) error {
 		vs.remove(st)
 		return nil
 	}
-	var body []byte
 	found := false
 	_, err := q.log.Read(st.seq, 1, 0, func(rec *segment.Record) error {
 		if rec.Seq != st.seq {
 			return segment.ErrStop
 		}
 		found = true
-		if err := decodeMessageRecord(rec.Key, &call.rec); err != nil {
-			return fmt.Errorf("queue %s seq %d: %w", q.ref, rec.Seq, err)
-		}
 		if call.maxReceive > 0 && st.receiveCount >= call.maxReceive {
-			q.startMoveLocked(call, st, rec.Payload)
-			return nil
+			return q.startMoveLocked(call, st, rec)
 		}
-		body = rec.Payload
-		q.deliverLocked(call, st, body)
-		return nil
+		return q.deliverLocked(call, st, rec)
 	})
 	if err != nil {
 		return fmt.Errorf("engine: receive from %s: %w", q.ref, err)
@@ -330,41 +350,110 @@ func (q *Queue) deliverTrackedLocked(call *receiveCall, st *msgState) error {
 	return nil
 }
 
-// deliverLocked makes st in flight and appends the delivery to call.out.
-// call.rec holds st's decoded key block; payload is borrowed (copied here).
-func (q *Queue) deliverLocked(call *receiveCall, st *msgState, payload []byte) {
+// deliverLocked makes st in flight and appends the delivery to call.out
+// (or hands it to call.take). rec is borrowed (copied here).
+func (q *Queue) deliverLocked(call *receiveCall, st *msgState, rec *segment.Record) error {
 	if call.take != nil {
-		call.take(call, st, payload)
+		if err := call.take.takeLocked(q, call, st, rec); err != nil {
+			return err
+		}
 		call.taken++
-		return
+		return nil
+	}
+	if len(rec.Key) < recordHeaderBytes {
+		// finishDeliveries decodes the rest; the message id must be there.
+		return fmt.Errorf("queue %s seq %d: %w: short key block", q.ref, st.seq, errRecordMalformed)
 	}
 	gen := q.mu.vs.deliver(st, call.now, call.visibility)
-	q.appendDeliveryLocked(call, st, gen, payload)
+	q.appendDeliveryLocked(call, st, gen, rec)
+	return nil
 }
 
-// appendDeliveryLocked renders delivery gen of st (key block decoded in
-// call.rec) into call.out and queues its state for persisting.
-func (q *Queue) appendDeliveryLocked(call *receiveCall, st *msgState, gen uint32, payload []byte) {
-	m := &call.rec
-	out := ReceivedMessage{
-		MessageID:             formatUUID(m.id),
-		Receipt:               appendReceipt(make([]byte, 0, receiptSizeBytes), receipt{entity: q.entity, seq: st.seq, generation: gen}),
-		Body:                  append([]byte(nil), payload...),
-		Attributes:            m.attributes,
-		SystemAttributes:      m.systemAttributes,
+// Sizes of the texts a delivery adds to deliverySlab.text after its key
+// block.
+const (
+	uuidTextBytes           = 36
+	fifoSequenceNumberBytes = 21
+)
+
+// appendDeliveryLocked renders delivery gen of st into call.out and
+// queues its state for persisting. rec (whose key block passed
+// peekRecordSchedule) is borrowed: its key block and payload are copied
+// into call.slab; the strings are filled in by finishDeliveries.
+func (q *Queue) appendDeliveryLocked(call *receiveCall, st *msgState, gen uint32, rec *segment.Record) {
+	sl := &call.slab
+	textBytes := len(rec.Key) + uuidTextBytes
+	if q.fifo {
+		textBytes += fifoSequenceNumberBytes
+	}
+	if call.out == nil {
+		// Size everything for the rest of the call after this first
+		// message; a bigger one later grows a buffer (earlier slices stay
+		// valid on the old array).
+		n := max(call.opts.Max-call.n(), 1)
+		call.out = make([]ReceivedMessage, 0, n)
+		call.delivered = slices.Grow(call.delivered, n)
+		sl.spans = make([]deliverySpan, 0, n)
+		sl.arena.data = make([]byte, 0, n*(receiptSizeBytes+len(rec.Payload)))
+		sl.text = make([]byte, 0, n*textBytes)
+	}
+	data := sl.arena.data
+	start := len(data)
+	data = appendReceipt(data, receipt{entity: q.entity, seq: st.seq, generation: gen})
+	receiptBytes := data[start:len(data):len(data)]
+	start = len(data)
+	data = append(data, rec.Payload...)
+	body := data[start:len(data):len(data)]
+	sl.arena.data = data
+
+	span := deliverySpan{keyStart: len(sl.text)}
+	sl.text = append(sl.text, rec.Key...)
+	span.keyEnd = len(sl.text)
+	sl.text = appendUUID(sl.text, recordMessageID(rec.Key))
+	if q.fifo {
+		sl.text = appendFIFOSequenceNumber(sl.text, st.seq)
+	}
+	sl.spans = append(sl.spans, span)
+	call.out = append(call.out, ReceivedMessage{
+		Receipt:               receiptBytes,
+		Body:                  body,
 		SentTimestamp:         time.Unix(0, st.sentAt),
 		FirstReceiveTimestamp: time.Unix(0, st.firstReceivedAt),
 		ReceiveCount:          int(st.receiveCount),
-		SenderID:              m.senderID,
-		GroupID:               m.groupID,
-		DeadLetterSource:      m.deadLetterSource,
-	}
-	if q.fifo {
-		out.DeduplicationID = m.dedupID
-		out.SequenceNumber = fifoSequenceNumber(st.seq)
-	}
-	call.out = append(call.out, out)
+	})
 	call.delivered = append(call.delivered, st)
+}
+
+// finishDeliveries fills in the strings and attributes of call.out from
+// the key blocks copied into call.slab: one string conversion for all.
+func (q *Queue) finishDeliveries(call *receiveCall) error {
+	if len(call.out) == 0 {
+		return nil
+	}
+	sl := &call.slab
+	text := string(sl.text)
+	sl.arena.expect = len(call.out)
+	var m messageRecord
+	for i := range call.out {
+		span := sl.spans[i]
+		if err := decodeRecord(text[span.keyStart:span.keyEnd], &m, &sl.arena); err != nil {
+			return fmt.Errorf("engine: receive from %s: seq %d: %w", q.ref, call.delivered[i].seq, err)
+		}
+		sl.arena.expect--
+		o := &call.out[i]
+		o.MessageID = text[span.keyEnd : span.keyEnd+uuidTextBytes]
+		o.Attributes = m.attributes
+		o.SystemAttributes = m.systemAttributes
+		o.SenderID = m.senderID
+		o.GroupID = m.groupID
+		o.DeadLetterSource = m.deadLetterSource
+		if q.fifo {
+			o.DeduplicationID = m.dedupID
+			seqStart := span.keyEnd + uuidTextBytes
+			o.SequenceNumber = text[seqStart : seqStart+fifoSequenceNumberBytes]
+		}
+	}
+	return nil
 }
 
 // persistDeliveriesLocked writes the receive state of every delivery of
@@ -375,10 +464,12 @@ func (q *Queue) persistDeliveriesLocked(call *receiveCall) error {
 	}
 	b := q.db.index.NewBatch()
 	defer b.Close()
-	var buf []byte
+	sc := &q.mu.scratch
 	for _, st := range call.delivered {
-		buf = appendReceivedState(buf[:0], st)
-		b.Set(q.stateKey(st.seq), buf)
+		// The batch copies key and value: the scratch buffers are reused.
+		sc.value = appendReceivedState(sc.value[:0], st)
+		sc.key = index.SeqKey(sc.key[:0], q.entity, spaceQueueMessages, st.seq)
+		b.Set(sc.key, sc.value)
 	}
 	if err := b.Commit(false); err != nil {
 		return fmt.Errorf("engine: receive from %s: %w", q.ref, err)

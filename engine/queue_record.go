@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // A queue message is one segment record: Payload is the body, Key is the
@@ -160,20 +161,26 @@ func isBinaryDataType(dataType string) bool {
 	return len(dataType) >= 6 && dataType[:6] == "Binary" && (len(dataType) == 6 || dataType[6] == '.')
 }
 
+// recordBytes is what a key block is decoded from: a borrowed []byte
+// (strings are copied out of it) or a string (strings are substrings of
+// it: no allocation). The receive path copies the key blocks of one call
+// into one buffer, converts it to one string and decodes from that.
+type recordBytes interface{ ~[]byte | ~string }
+
 // recordReader decodes with a sticky error: read every field, check once.
-type recordReader struct {
-	buf []byte
+type recordReader[T recordBytes] struct {
+	buf T
 	off int
 	err error
 }
 
-func (r *recordReader) fail(what string) {
+func (r *recordReader[T]) fail(what string) {
 	if r.err == nil {
 		r.err = fmt.Errorf("%w: %s at offset %d", errRecordMalformed, what, r.off)
 	}
 }
 
-func (r *recordReader) byte1() byte {
+func (r *recordReader[T]) byte1() byte {
 	if r.err != nil || r.off >= len(r.buf) {
 		r.fail("short byte")
 		return 0
@@ -183,21 +190,44 @@ func (r *recordReader) byte1() byte {
 	return b
 }
 
-func (r *recordReader) uvarint() uint64 {
+// uvarint reads an unsigned varint exactly as binary.Uvarint does.
+func (r *recordReader[T]) uvarint() uint64 {
 	if r.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(r.buf[r.off:])
-	if n <= 0 {
-		r.fail("bad uvarint")
-		return 0
+	var x uint64
+	var s uint
+	for i := 0; r.off+i < len(r.buf); i++ {
+		if i == binary.MaxVarintLen64 {
+			break // overflow
+		}
+		b := r.buf[r.off+i]
+		if b < 0x80 {
+			if i == binary.MaxVarintLen64-1 && b > 1 {
+				break // overflow
+			}
+			r.off += i + 1
+			return x | uint64(b)<<s
+		}
+		x |= uint64(b&0x7f) << s
+		s += 7
 	}
-	r.off += n
-	return v
+	r.fail("bad uvarint")
+	return 0
+}
+
+// varint reads a signed (zig-zag) varint exactly as binary.Varint does.
+func (r *recordReader[T]) varint() int64 {
+	ux := r.uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
+	}
+	return x
 }
 
 // positiveInt64 reads a uvarint that must be a positive int64.
-func (r *recordReader) positiveInt64() int64 {
+func (r *recordReader[T]) positiveInt64() int64 {
 	v := r.uvarint()
 	if r.err == nil && (v == 0 || v > 1<<63-1) {
 		r.fail("time out of range")
@@ -206,24 +236,26 @@ func (r *recordReader) positiveInt64() int64 {
 	return int64(v)
 }
 
-func (r *recordReader) bytes() []byte {
+func (r *recordReader[T]) bytes() T {
+	var none T
 	n := r.uvarint()
 	if r.err != nil {
-		return nil
+		return none
 	}
 	if n > recordStringMaxBytes || n > uint64(len(r.buf)-r.off) {
 		r.fail("string length out of range")
-		return nil
+		return none
 	}
 	b := r.buf[r.off : r.off+int(n)]
 	r.off += int(n)
 	return b
 }
 
-func (r *recordReader) str() string { return string(r.bytes()) }
+// str reads a string: a copy from a []byte, a substring of a string.
+func (r *recordReader[T]) str() string { return string(r.bytes()) }
 
 // nonEmpty reads a string that must not be empty (its presence flag says so).
-func (r *recordReader) nonEmpty() string {
+func (r *recordReader[T]) nonEmpty() string {
 	s := r.str()
 	if r.err == nil && s == "" {
 		r.fail("empty flagged field")
@@ -231,7 +263,44 @@ func (r *recordReader) nonEmpty() string {
 	return s
 }
 
-func (r *recordReader) attrs() []MessageAttribute {
+// decodeArena, when given to the decoder, supplies attribute slices and
+// binary values from shared buffers instead of one allocation each. Slices
+// handed out are capped (appending to one never overwrites a neighbour);
+// growing a buffer leaves earlier slices on the old array, intact.
+type decodeArena struct {
+	attrs []MessageAttribute
+	data  []byte
+	// expect is how many key blocks the caller will still decode (with
+	// this one): a growing attrs buffer makes room for that many lists of
+	// the current one's length.
+	expect int
+}
+
+func (a *decodeArena) attrSlice(n int) []MessageAttribute {
+	if a == nil {
+		return make([]MessageAttribute, n)
+	}
+	start := len(a.attrs)
+	if cap(a.attrs)-start < n {
+		a.attrs = slices.Grow(a.attrs, n*max(a.expect, 1))
+	}
+	a.attrs = a.attrs[:start+n]
+	out := a.attrs[start : start+n : start+n]
+	clear(out)
+	return out
+}
+
+// arenaCopy copies b into a's data buffer (a nil: a new slice).
+func arenaCopy[T recordBytes](a *decodeArena, b T) []byte {
+	if a == nil || len(b) == 0 {
+		return append([]byte{}, b...)
+	}
+	start := len(a.data)
+	a.data = append(a.data, b...)
+	return a.data[start:len(a.data):len(a.data)]
+}
+
+func (r *recordReader[T]) attrs(a *decodeArena) []MessageAttribute {
 	n := r.uvarint()
 	if r.err != nil {
 		return nil
@@ -240,23 +309,22 @@ func (r *recordReader) attrs() []MessageAttribute {
 		r.fail("attribute count out of range")
 		return nil
 	}
-	out := make([]MessageAttribute, n)
+	out := a.attrSlice(int(n))
 	for i := range out {
-		a := &out[i]
-		a.Name = r.str()
-		a.DataType = r.str()
+		at := &out[i]
+		at.Name = r.str()
+		at.DataType = r.str()
 		kind := r.byte1()
-		if r.err == nil && (kind == attrKindBinary) != isBinaryDataType(a.DataType) {
+		if r.err == nil && (kind == attrKindBinary) != isBinaryDataType(at.DataType) {
 			r.fail("attribute kind does not match its data type")
 		}
 		switch kind {
 		case attrKindString:
-			a.StringValue = r.str()
+			at.StringValue = r.str()
 		case attrKindBinary:
-			if b := r.bytes(); b != nil {
-				a.BinaryValue = append([]byte{}, b...)
-			} else {
-				a.BinaryValue = []byte{}
+			v := r.bytes()
+			if r.err == nil {
+				at.BinaryValue = arenaCopy(a, v)
 			}
 		default:
 			r.fail("unknown attribute kind")
@@ -271,8 +339,15 @@ func (r *recordReader) attrs() []MessageAttribute {
 // decodeMessageRecord parses a key block into m. Strings and attribute
 // values are copied, so key may be a borrowed slice.
 func decodeMessageRecord(key []byte, m *messageRecord) error {
+	return decodeRecord(key, m, nil)
+}
+
+// decodeRecord parses a key block into m. From a string, m's strings are
+// substrings of key; attribute slices and binary values come from a (nil:
+// allocated).
+func decodeRecord[T recordBytes](key T, m *messageRecord, a *decodeArena) error {
 	*m = messageRecord{}
-	r := recordReader{buf: key}
+	r := recordReader[T]{buf: key}
 	if v := r.byte1(); r.err == nil && v != recordVersion1 {
 		return fmt.Errorf("%w: version %d", errRecordMalformed, v)
 	}
@@ -283,7 +358,9 @@ func decodeMessageRecord(key []byte, m *messageRecord) error {
 	if r.err != nil {
 		return r.err
 	}
-	copy(m.id[:], key[r.off:r.off+16])
+	for i := range m.id {
+		m.id[i] = key[r.off+i]
+	}
 	r.off += 16
 	if flags&recDelay != 0 {
 		m.delayUntil = r.positiveInt64()
@@ -301,10 +378,10 @@ func decodeMessageRecord(key []byte, m *messageRecord) error {
 		m.senderID = r.nonEmpty()
 	}
 	if flags&recAttrs != 0 {
-		m.attributes = r.attrs()
+		m.attributes = r.attrs(a)
 	}
 	if flags&recSystem != 0 {
-		m.systemAttributes = r.attrs()
+		m.systemAttributes = r.attrs(a)
 	}
 	if flags&recDLSource != 0 {
 		src := &QueueRef{}
@@ -317,14 +394,21 @@ func decodeMessageRecord(key []byte, m *messageRecord) error {
 	return r.err
 }
 
-// peekRecordSchedule returns the delay-until time and group id of a key
-// block without decoding attributes: the receive path needs only these to
-// decide whether a message can be delivered now. The group id string
-// allocates only on FIFO records.
-func peekRecordSchedule(key []byte) (delayUntil int64, groupID string, err error) {
-	r := recordReader{buf: key}
+// recordSchedule is what the receive path needs of a key block to decide
+// whether and when a message can be delivered.
+type recordSchedule struct {
+	delayUntil int64  // 0 = not delayed
+	sentAt     int64  // 0 = the record timestamp
+	groupID    []byte // borrowed from the key block; nil if none
+}
+
+// peekRecordSchedule decodes the schedule fields of a key block without
+// allocating (the group id is borrowed from key).
+func peekRecordSchedule(key []byte) (recordSchedule, error) {
+	var s recordSchedule
+	r := recordReader[[]byte]{buf: key}
 	if v := r.byte1(); r.err == nil && v != recordVersion1 {
-		return 0, "", fmt.Errorf("%w: version %d", errRecordMalformed, v)
+		return s, fmt.Errorf("%w: version %d", errRecordMalformed, v)
 	}
 	flags := r.byte1()
 	r.off += 16
@@ -332,16 +416,27 @@ func peekRecordSchedule(key []byte) (delayUntil int64, groupID string, err error
 		r.fail("short message id")
 	}
 	if flags&recDelay != 0 {
-		delayUntil = r.positiveInt64()
+		s.delayUntil = r.positiveInt64()
 	}
 	if flags&recSent != 0 {
-		r.positiveInt64()
+		s.sentAt = r.positiveInt64()
 	}
 	if flags&recGroup != 0 {
-		groupID = r.nonEmpty()
+		s.groupID = r.bytes()
+		if r.err == nil && len(s.groupID) == 0 {
+			r.fail("empty flagged field")
+		}
 	}
 	if r.err != nil {
-		return 0, "", r.err
+		return recordSchedule{}, r.err
 	}
-	return delayUntil, groupID, nil
+	return s, nil
 }
+
+// recordHeaderBytes is the fixed start of a key block: version, flags,
+// message id.
+const recordHeaderBytes = 18
+
+// recordMessageID returns the message id bytes of a key block of at least
+// recordHeaderBytes.
+func recordMessageID(key []byte) []byte { return key[2:recordHeaderBytes] }

@@ -8,7 +8,8 @@ import (
 
 // TestMessageRecordRoundTrip encodes key blocks with every optional field
 // combination that matters and checks that decoding gives them back and
-// that peekRecordSchedule agrees with the full decoder.
+// that peekRecordSchedule and the string decoder of the receive path
+// agree with the full decoder.
 func TestMessageRecordRoundTrip(t *testing.T) {
 	full := messageRecord{
 		id:         newMessageID(),
@@ -45,9 +46,16 @@ func TestMessageRecordRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(got, tc.rec) {
 				t.Fatalf("round trip:\n got %+v\nwant %+v", got, tc.rec)
 			}
-			delay, group, err := peekRecordSchedule(key)
-			if err != nil || delay != tc.rec.delayUntil || group != tc.rec.groupID {
-				t.Fatalf("peek = %d, %q, %v", delay, group, err)
+			sched, err := peekRecordSchedule(key)
+			if err != nil || sched.delayUntil != tc.rec.delayUntil || sched.sentAt != tc.rec.sentAt ||
+				string(sched.groupID) != tc.rec.groupID {
+				t.Fatalf("peek = %+v, %v", sched, err)
+			}
+			// The receive path decodes from a string into an arena: same
+			// record.
+			var fromText messageRecord
+			if err := decodeRecord(string(key), &fromText, &decodeArena{expect: 3}); err != nil || !reflect.DeepEqual(fromText, tc.rec) {
+				t.Fatalf("decode from text:\n got %+v (%v)\nwant %+v", fromText, err, tc.rec)
 			}
 			// Every strict prefix is malformed.
 			for n := 0; n < len(key); n++ {
@@ -63,7 +71,8 @@ func TestMessageRecordRoundTrip(t *testing.T) {
 }
 
 // FuzzDecodeMessageRecord checks that the key-block decoder never panics,
-// fails only with errRecordMalformed, and that whatever it accepts
+// fails only with errRecordMalformed, agrees with its string (receive
+// path) instantiation, and that whatever it accepts
 // re-encodes to the same bytes (one canonical encoding per record).
 func FuzzDecodeMessageRecord(f *testing.F) {
 	f.Add(appendMessageRecord(nil, &messageRecord{id: [16]byte{1}}))
@@ -71,9 +80,13 @@ func FuzzDecodeMessageRecord(f *testing.F) {
 		attributes: []MessageAttribute{{Name: "a", DataType: "Binary", BinaryValue: []byte("x")}}}))
 	f.Add([]byte{1, 0xff})
 	f.Fuzz(func(t *testing.T, key []byte) {
-		var m messageRecord
+		var m, fromText messageRecord
 		err := decodeMessageRecord(key, &m)
-		_, _, perr := peekRecordSchedule(key)
+		_, perr := peekRecordSchedule(key)
+		terr := decodeRecord(string(key), &fromText, &decodeArena{})
+		if (err == nil) != (terr == nil) || (err == nil && !reflect.DeepEqual(m, fromText)) {
+			t.Fatalf("string decoder disagrees: %v / %v\n%+v\n%+v", err, terr, m, fromText)
+		}
 		if err != nil {
 			if !errors.Is(err, errRecordMalformed) {
 				t.Fatalf("error %v does not wrap errRecordMalformed", err)

@@ -77,7 +77,7 @@ func decodePersistedState(v []byte) (persistedState, error) {
 		return persistedState{}, fmt.Errorf("engine: queue message state %x is corrupt", v)
 	}
 	var p persistedState
-	r := recordReader{buf: v, off: 1}
+	r := recordReader[[]byte]{buf: v, off: 1}
 	count := r.uvarint()
 	p.firstReceivedAt = r.varint()
 	p.receivedAt = r.varint()
@@ -90,19 +90,6 @@ func decodePersistedState(v []byte) (persistedState, error) {
 	}
 	p.receiveCount = uint32(count)
 	return p, nil
-}
-
-func (r *recordReader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.buf[r.off:])
-	if n <= 0 {
-		r.fail("bad varint")
-		return 0
-	}
-	r.off += n
-	return v
 }
 
 // restoreCursor walks the persisted message states above the floor in seq

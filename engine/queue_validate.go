@@ -187,31 +187,40 @@ func newMessageID() [16]byte {
 
 // formatUUID renders id as 8-4-4-4-12 lower-case hex.
 func formatUUID(id [16]byte) string {
+	var out [uuidTextBytes]byte
+	return string(appendUUID(out[:0], id[:]))
+}
+
+// appendUUID appends the 16 bytes of id as 8-4-4-4-12 lower-case hex
+// (uuidTextBytes bytes).
+func appendUUID(dst []byte, id []byte) []byte {
 	const hexDigits = "0123456789abcdef"
-	var out [36]byte
-	j := 0
-	for i, b := range id {
+	for i, b := range id[:16] {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out[j] = '-'
-			j++
+			dst = append(dst, '-')
 		}
-		out[j], out[j+1] = hexDigits[b>>4], hexDigits[b&0x0f]
-		j += 2
+		dst = append(dst, hexDigits[b>>4], hexDigits[b&0x0f])
 	}
-	return string(out[:])
+	return dst
 }
 
 // fifoSequenceNumber renders a FIFO SequenceNumber for log seq: the decimal
-// value 10^20 + seq, a 21-digit number (for any seq below 10^20) that
+// value 10^20 + seq, a 21-digit number (every uint64 is below 10^20) that
 // increases with seq and fits in 128 bits. AWS documents it only as a
 // large, non-consecutive, increasing number.
 func fifoSequenceNumber(seq uint64) string {
-	var buf [24]byte
+	var out [fifoSequenceNumberBytes]byte
+	return string(appendFIFOSequenceNumber(out[:0], seq))
+}
+
+// appendFIFOSequenceNumber appends fifoSequenceNumber(seq)
+// (fifoSequenceNumberBytes bytes).
+func appendFIFOSequenceNumber(dst []byte, seq uint64) []byte {
+	var buf [20]byte
 	b := strconv.AppendUint(buf[:0], seq, 10)
-	out := make([]byte, 0, 21)
-	out = append(out, '1')
+	dst = append(dst, '1')
 	for i := len(b); i < 20; i++ {
-		out = append(out, '0')
+		dst = append(dst, '0')
 	}
-	return string(append(out, b...))
+	return append(dst, b...)
 }

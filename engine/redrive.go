@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"time"
+
+	"github.com/sluice-dev/sluice/segment"
 )
 
 // Dead-letter redrive on receive: the receive that would exceed a
@@ -28,20 +30,24 @@ type pendingMove struct {
 }
 
 // startMoveLocked marks st moving to the dead-letter queue and queues its
-// move; call.rec holds its decoded key block and payload is borrowed
-// (copied here).
-func (q *Queue) startMoveLocked(call *receiveCall, st *msgState, payload []byte) {
+// move; rec is borrowed (decoded and copied here).
+func (q *Queue) startMoveLocked(call *receiveCall, st *msgState, rec *segment.Record) error {
 	attrs := q.attrsLocked()
 	if attrs.Redrive == nil {
-		return
+		return nil
+	}
+	if err := decodeMessageRecord(rec.Key, &call.rec); err != nil {
+		return fmt.Errorf("queue %s seq %d: %w", q.ref, st.seq, err)
 	}
 	src := q.ref
-	q.queueMoveLocked(call, st, payload, attrs.Redrive.DeadLetterTarget, &src)
+	q.queueMoveLocked(call, st, rec.Payload, attrs.Redrive.DeadLetterTarget, &src)
+	return nil
 }
 
 // queueMoveLocked marks st moving to target, recording source as the
 // message's dead-letter source (nil clears it: a move task returning the
-// message to a normal queue).
+// message to a normal queue). call.rec holds st's decoded key block;
+// payload is borrowed (copied here).
 func (q *Queue) queueMoveLocked(call *receiveCall, st *msgState, payload []byte, target QueueRef, source *QueueRef) {
 	q.mu.vs.startMove(st, call.now+int64(moveSafetyTimeout))
 	rec := call.rec

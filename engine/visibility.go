@@ -153,15 +153,16 @@ func newVState(fifo bool, start uint64) *vstate {
 // track registers a message just scanned at the cursor (seq must equal
 // cursor) with status visible or delayed, and advances the cursor. For FIFO
 // queues the message joins its group.
-func (v *vstate) track(seq uint64, sentAt, dueAt int64, groupID string, now int64) *msgState {
+// groupID is borrowed (copied only when it names a new group).
+func (v *vstate) track(seq uint64, sentAt, dueAt int64, groupID []byte, now int64) *msgState {
 	st := &msgState{seq: seq, sentAt: sentAt, heapIndex: -1}
 	v.tracked[seq] = st
 	v.cursor = seq + 1
 	if v.fifo {
-		g := v.groupsByID[groupID]
+		g := v.groupsByID[string(groupID)]
 		if g == nil {
-			g = &fifoGroup{id: groupID}
-			v.groupsByID[groupID] = g
+			g = &fifoGroup{id: string(groupID)}
+			v.groupsByID[g.id] = g
 		}
 		st.group = g
 		g.msgs = append(g.msgs, st)

@@ -36,7 +36,7 @@ func TestVStateStandard(t *testing.T) {
 	v := newVState(false, 1)
 	const vis = 10
 	deliverNew := func(seq uint64, now int64) *msgState {
-		st := v.track(seq, 0, 0, "", now)
+		st := v.track(seq, 0, 0, nil, now)
 		v.deliver(st, now, vis)
 		return st
 	}
@@ -45,7 +45,7 @@ func TestVStateStandard(t *testing.T) {
 		want string
 	}{
 		{func() { deliverNew(1, 0); deliverNew(2, 0) }, "floor=1 cursor=3 vis=0 inf=2 del=0 [1:inf/1 2:inf/1]"},
-		{func() { v.track(3, 0, 50, "", 0) }, "floor=1 cursor=4 vis=0 inf=2 del=1 [1:inf/1 2:inf/1 3:del/0]"},
+		{func() { v.track(3, 0, 50, nil, 0) }, "floor=1 cursor=4 vis=0 inf=2 del=1 [1:inf/1 2:inf/1 3:del/0]"},
 		{func() { v.skip(4) }, "floor=1 cursor=5 vis=0 inf=2 del=1 [1:inf/1 2:inf/1 3:del/0]"},
 		{func() { v.remove(v.tracked[1]) }, "floor=2 cursor=5 vis=0 inf=1 del=1 [2:inf/1 3:del/0]"},
 		{func() {
@@ -101,10 +101,10 @@ func TestVStateStandard(t *testing.T) {
 // in-flight message returns to the head of its group; deleting unlocks.
 func TestVStateFIFOGroups(t *testing.T) {
 	v := newVState(true, 1)
-	v.track(1, 0, 0, "a", 0)
-	v.track(2, 0, 0, "b", 0)
-	v.track(3, 0, 0, "a", 0)
-	v.track(4, 0, 0, "c", 0)
+	v.track(1, 0, 0, []byte("a"), 0)
+	v.track(2, 0, 0, []byte("b"), 0)
+	v.track(3, 0, 0, []byte("a"), 0)
+	v.track(4, 0, 0, []byte("c"), 0)
 
 	g := v.popGroup()
 	if g == nil || g.id != "a" {
@@ -146,8 +146,8 @@ func TestVStateFIFOGroups(t *testing.T) {
 		t.Fatalf("\n got %s\nwant %s", got, want)
 	}
 	// A delayed head blocks its group until due.
-	v.track(5, 0, 100, "d", 50)
-	v.track(6, 0, 0, "d", 50)
+	v.track(5, 0, 100, []byte("d"), 50)
+	v.track(6, 0, 0, []byte("d"), 50)
 	if g := v.popGroup(); g == nil || g.id != "b" {
 		t.Fatalf("got %+v, want b (message 2 expired at 10)", g)
 	}
@@ -168,7 +168,7 @@ func TestVStateFIFOGroups(t *testing.T) {
 // completing removes it.
 func TestVStateMove(t *testing.T) {
 	v := newVState(false, 1)
-	st := v.track(1, 0, 0, "", 0)
+	st := v.track(1, 0, 0, nil, 0)
 	v.startMove(st, 1000)
 	if v.nInflight != 1 || v.nVisible != 0 || v.popReady() != nil {
 		t.Fatalf("moving: %s", vsDump(v))
