@@ -296,7 +296,7 @@ func (s *Server) writeSuccess(x *exchange) {
 		if x.ctx.UserValue(userValueHTTP2) == nil {
 			conn = x.ctx.Conn()
 		}
-		x.ctx.SetBodyStreamWriter(streamWriter(conn, x.resp.stream))
+		x.ctx.SetBodyStreamWriter(streamWriter(conn, s.cfg.WriteTimeout, x.resp.stream))
 		return
 	}
 	switch x.req.Protocol {
@@ -325,14 +325,28 @@ func (s *Server) writeSuccess(x *exchange) {
 
 // streamWriter adapts a StreamFunc to fasthttp's body stream writer,
 // giving it a way to push the connection's write deadline forward.
-func streamWriter(conn net.Conn, fn StreamFunc) fasthttp.StreamWriter {
+//
+// When fn returns, the write deadline is reset to now + writeTimeout.
+// Whatever fn extended it to may be about to pass (a few heartbeats), yet
+// bytes are still to be written under it: what fn left in w, the end of
+// the chunked body, and, on this keep-alive connection, nothing else until
+// fasthttp sets its own deadline for the next response. A passed deadline
+// there cut the body short and the client saw "unexpected EOF".
+func streamWriter(conn net.Conn, writeTimeout time.Duration, fn StreamFunc) fasthttp.StreamWriter {
 	extend := func(d time.Duration) error {
 		if conn == nil {
 			return nil
 		}
 		return conn.SetWriteDeadline(time.Now().Add(d))
 	}
-	return func(w *bufio.Writer) { fn(w, extend) }
+	return func(w *bufio.Writer) {
+		defer func() {
+			// An error means the connection is already broken; the next
+			// write reports it to fasthttp, which closes the connection.
+			_ = extend(writeTimeout)
+		}()
+		fn(w, extend)
+	}
 }
 
 // writeError renders err in the request's protocol. Errors that are not

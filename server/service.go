@@ -203,12 +203,15 @@ type Response struct {
 }
 
 // StreamFunc writes a streamed response body (Kinesis SubscribeToShard's
-// event stream). It runs after the handler has returned, on the
-// connection's goroutine; everything written to w is sent, and w.Flush
-// pushes it to the client (over HTTP/2 too). The server applies
-// WriteTimeout once per response, so a stream that lasts longer calls
-// extendWriteDeadline(d) to allow d more from now (it is a no-op where the
-// transport has no deadline). To stop early on shutdown, capture
+// event stream). It runs after the handler has returned, on a goroutine of
+// its own while the connection's goroutine copies what it writes; everything
+// written to w is sent, and w.Flush pushes it to the client (over HTTP/2
+// too). The server applies WriteTimeout once per response, so a stream that
+// lasts longer calls extendWriteDeadline(d) to allow d more from now (it is
+// a no-op where the transport has no deadline). When fn returns, the server
+// resets the deadline to WriteTimeout from then, so fn need not leave a
+// long one behind for the end of the body or the next request on the
+// connection. To stop early on shutdown, capture
 // Request.Context before returning: it is the server's lifetime context and
 // stays valid. The Request itself must not be used inside fn.
 type StreamFunc func(w *bufio.Writer, extendWriteDeadline func(time.Duration) error)

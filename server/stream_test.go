@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -95,5 +96,58 @@ func TestHTTP2PriorKnowledge(t *testing.T) {
 	}
 	if resp, body := post("Kinesis_20131202.Stream"); resp.StatusCode != 200 || body != "event-0;event-1;event-2;" {
 		t.Fatalf("stream: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestStreamLeavesWriteDeadline is a regression test. Bug story: a Kinesis
+// subscription extends the connection's write deadline by a few heartbeats
+// before each event. When a short subscription ended, that per-event
+// deadline stayed on the connection: the end of the chunked body (and the
+// bytes the stream had not flushed yet) were written after it had passed,
+// so the client saw "unexpected EOF" and the keep-alive connection died.
+// Method: a stream whose last act is to leave a deadline that has already
+// passed, then a second request on the same connection; both must succeed.
+func TestStreamLeavesWriteDeadline(t *testing.T) {
+	svc := &Service{
+		Name: "kinesis", TargetPrefix: "Kinesis_20131202", JSONVersion: "1.1",
+		JSON: map[string]HandlerFunc{
+			"Stream": func(req *Request, resp *Response) error {
+				resp.StreamBody("application/vnd.amazon.eventstream", func(w *bufio.Writer, extend func(time.Duration) error) {
+					if err := extend(time.Nanosecond); err != nil {
+						t.Errorf("extend: %v", err)
+					}
+					fmt.Fprint(w, "unflushed-event;")
+				})
+				return nil
+			},
+			"Plain": func(req *Request, resp *Response) error { return nil },
+		},
+	}
+	ts := startServer(t, Config{}, svc)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	reader := bufio.NewReader(conn)
+	for _, op := range []string{"Stream", "Plain", "Stream", "Plain"} {
+		fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: Kinesis_20131202.%s\r\nContent-Type: %s\r\nContent-Length: 2\r\n\r\n{}",
+			op, awsproto.ContentTypeJSON11)
+		resp, err := http.ReadResponse(reader, nil)
+		if err != nil {
+			t.Fatalf("%s: reading the response: %v", op, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("%s: reading the body: %v", op, err)
+		}
+		want := "{}"
+		if op == "Stream" {
+			want = "unflushed-event;"
+		}
+		if resp.StatusCode != 200 || string(body) != want {
+			t.Fatalf("%s: %d %q, want 200 %q", op, resp.StatusCode, body, want)
+		}
 	}
 }
