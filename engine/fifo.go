@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"encoding/binary"
 	"fmt"
 
+	"github.com/sluice-dev/sluice/index"
 	"github.com/sluice-dev/sluice/segment"
 )
 
@@ -132,14 +134,91 @@ func (q *Queue) replayAttemptLocked(call *receiveCall) (bool, error) {
 	return true, nil
 }
 
+// recordAttemptLocked remembers what the call delivered under its attempt
+// id; persistDeliveriesLocked writes it with the deliveries.
 func (q *Queue) recordAttemptLocked(call *receiveCall) {
 	a := &receiveAttempt{id: call.opts.AttemptID, expiresAt: call.now + int64(dedupInterval)}
 	for _, st := range call.delivered {
 		a.seqs = append(a.seqs, st.seq)
 		a.gens = append(a.gens, st.receiveCount)
 	}
+	q.addAttemptLocked(a)
+	call.attempt = a
+}
+
+func (q *Queue) addAttemptLocked(a *receiveAttempt) {
 	q.mu.attempts = append(q.mu.attempts, a)
 	q.mu.attempt[a.id] = a
+}
+
+// Receive attempts are persisted, in the batch of their deliveries, so a
+// retry after a restart (the usual reason for a retry: the answer was
+// lost) gets the same messages and receipts while they are still in
+// flight, as AWS promises for 5 minutes. Key: the queue's attempts space,
+// expiry time, attempt id (queue_meta.go); value: count, then (seq, gen)
+// pairs as uvarints. Expired keys are range-deleted by the queue's
+// reclaiming flush.
+
+func attemptsPrefix(entity uint64) []byte {
+	return index.EntitySpacePrefix(nil, entity, spaceQueueAttempts)
+}
+
+func appendAttemptKey(dst []byte, entity uint64, a *receiveAttempt) []byte {
+	dst = index.AppendInt64(index.EntitySpacePrefix(dst, entity, spaceQueueAttempts), a.expiresAt)
+	return index.AppendString(dst, a.id)
+}
+
+func appendAttemptValue(dst []byte, a *receiveAttempt) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(a.seqs)))
+	for i := range a.seqs {
+		dst = binary.AppendUvarint(dst, a.seqs[i])
+		dst = binary.AppendUvarint(dst, uint64(a.gens[i]))
+	}
+	return dst
+}
+
+func decodeAttempt(key, value []byte, prefixLen int) (*receiveAttempt, error) {
+	kr := index.NewKeyReader(key[prefixLen:])
+	a := &receiveAttempt{expiresAt: kr.Int64(), id: kr.String()}
+	if err := kr.Done(); err != nil {
+		return nil, err
+	}
+	r := recordReader[[]byte]{buf: value}
+	n := r.uvarint()
+	if r.err == nil && n > ReceiveMaxMessages {
+		r.fail("attempt count out of range")
+	}
+	for i := uint64(0); r.err == nil && i < n; i++ {
+		seq, gen := r.uvarint(), r.uvarint()
+		if gen > 1<<32-1 {
+			r.fail("generation out of range")
+		}
+		a.seqs = append(a.seqs, seq)
+		a.gens = append(a.gens, uint32(gen))
+	}
+	if r.err == nil && r.off != len(value) {
+		r.fail("trailing bytes")
+	}
+	return a, r.err
+}
+
+// loadAttempts reads the unexpired receive attempts (open).
+func (q *Queue) loadAttempts() error {
+	now := q.db.nowUnixNano()
+	prefix := attemptsPrefix(q.entity)
+	lower := index.AppendInt64(attemptsPrefix(q.entity), now+1)
+	err := q.db.index.Scan(lower, index.PrefixEnd(prefix), func(key, value []byte) error {
+		a, err := decodeAttempt(key, value, len(prefix))
+		if err != nil {
+			return fmt.Errorf("receive attempt %x: %w", key, err)
+		}
+		q.addAttemptLocked(a) // keys come in expiry order
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("engine: open queue %s: %w", q.ref, err)
+	}
+	return nil
 }
 
 // expireAttemptsLocked drops attempts past their 5 minutes (they are in

@@ -32,14 +32,16 @@ func decodeQueueRecord(v []byte) (queueRecord, error) {
 // queueRegistry holds the open queues of one DB (kindRegistry).
 type queueRegistry struct {
 	db *DB
-	mu struct {
+	// startMu serializes StartMoveTask with itself and with DeleteQueue,
+	// so no task starts on a queue being deleted.
+	startMu sync.Mutex
+	mu      struct {
 		sync.Mutex
 		byEntity map[uint64]*Queue
 		byRef    map[QueueRef]*Queue
-		// deletedAt remembers recent deletes for ErrQueueDeletedRecently
-		// (in memory: a restart forgets them, which only shortens the wait).
-		deletedAt map[QueueRef]int64
-		tasks     map[string]*moveTask
+		// tasks are the move tasks started by this process and still
+		// running (their records live in the index: movetask.go).
+		tasks map[string]*moveTask
 	}
 }
 
@@ -48,7 +50,6 @@ func (db *DB) queues() *queueRegistry {
 		r := &queueRegistry{db: db}
 		r.mu.byEntity = make(map[uint64]*Queue)
 		r.mu.byRef = make(map[QueueRef]*Queue)
-		r.mu.deletedAt = make(map[QueueRef]int64)
 		r.mu.tasks = make(map[string]*moveTask)
 		return r
 	}).(*queueRegistry)
@@ -66,7 +67,7 @@ func (r *queueRegistry) closeAll() error {
 	r.mu.tasks = make(map[string]*moveTask)
 	r.mu.Unlock()
 	for _, t := range tasks {
-		t.stopAndWait()
+		t.shutdownAndWait()
 	}
 	var errs []error
 	for _, q := range queues {
@@ -100,16 +101,18 @@ type Queue struct {
 		wakeAt  int64 // deadline the wake timer is armed for (0 = none)
 		wake    *time.Timer
 
-		delayedAhead int64 // delayed messages sent but not yet scanned
-		lastPurge    int64
-		lastSeek     int64             // last retention seek of the scan cursor
-		attempts     []*receiveAttempt // FIFO attempt ids in expiry order
+		delayedAhead   int64 // delayed messages sent but not yet scanned
+		lastPurge      int64
+		persistedPurge int64             // lastPurge as last written to the index
+		lastSeek       int64             // last retention seek of the scan cursor
+		attempts       []*receiveAttempt // FIFO attempt ids in expiry order
 
-		dirty          bool // state written since the last synced flush
-		flushArmed     bool
-		flushTimer     *time.Timer
-		persistedFloor uint64
-		lastReclaim    int64
+		dirty              bool // state written since the last synced flush
+		flushArmed         bool
+		flushTimer         *time.Timer
+		persistedFloor     uint64
+		lastReclaim        int64
+		lastAttemptsExpiry int64
 
 		scratch queueScratch
 	}
@@ -149,15 +152,11 @@ func (db *DB) CreateQueue(ns Namespace, name string, attrs QueueAttributes, tags
 	if err := db.checkRedriveTarget(ref, &attrs); err != nil {
 		return nil, err
 	}
-	reg := db.queues()
 	now := db.nowUnixNano()
-	reg.mu.Lock()
-	at, recent := reg.mu.deletedAt[ref]
-	if recent && now-at >= int64(purgeInterval) {
-		delete(reg.mu.deletedAt, ref)
-		recent = false
+	recent, err := db.recentlyDeleted(ref, now-int64(purgeInterval))
+	if err != nil {
+		return nil, err
 	}
-	reg.mu.Unlock()
 	if recent {
 		return nil, fmt.Errorf("%w: %s", ErrQueueDeletedRecently, ref)
 	}
@@ -300,15 +299,23 @@ func (db *DB) DeleteQueue(ns Namespace, name string) error {
 		q.shutdown()
 		q.flushMu.Unlock()
 	}
-	if _, err := db.catalogDelete(kindQueue, ns, name, nil); err != nil {
+	reg.startMu.Lock()
+	defer reg.startMu.Unlock()
+	reg.stopTasksOf(ref)
+	now := db.nowUnixNano()
+	// With the catalog record and the entity's keys, atomically: remember
+	// the delete time (ErrQueueDeletedRecently survives a restart) and
+	// drop remembered deletes older than the reuse window.
+	_, err := db.catalogDelete(kindQueue, ns, name, func(b *index.Batch) {
+		b.Set(deletedNameKey(now, ref), nil)
+		b.DeleteRange(deletedNamesPrefix(), deletedBefore(now-int64(purgeInterval)+1))
+	})
+	if err != nil {
 		if errors.Is(err, errCatalogNotFound) {
 			return fmt.Errorf("%w: %s", ErrQueueNotFound, ref)
 		}
 		return err
 	}
-	reg.mu.Lock()
-	reg.mu.deletedAt[ref] = db.nowUnixNano()
-	reg.mu.Unlock()
 	return nil
 }
 
@@ -483,7 +490,8 @@ func (q *Queue) updateRecord(fn func(r *queueRecord)) error {
 func (q *Queue) attrsLocked() *QueueAttributes { return &q.mu.rec.Attributes }
 
 // Purge deletes every message sent before the call (in flight or not). AWS
-// allows one purge per 60 s: ErrPurgeInProgress otherwise.
+// allows one purge per 60 s: ErrPurgeInProgress otherwise (the purge time
+// is persisted with the new floor, so the window survives a restart).
 func (q *Queue) Purge() error {
 	if err := q.db.enter(); err != nil {
 		return err

@@ -84,12 +84,17 @@ package engine
 // Duplicate set. Sequence numbers are 10^20 + log seq as a 21-digit decimal.
 // ReceiveRequestAttemptId retries within 5 minutes return the same messages
 // and receipts while all are still in flight (and reset their visibility).
-// Attempt ids are kept in memory only.
+// Attempt ids are persisted in the batch of their deliveries (same
+// durability window), so a retry after a restart, the usual reason for a
+// retry, still gets its messages instead of finding their groups locked.
 //
 // # What lives where
 //
 // The engine holds SQS semantics (limits, ordering, dedup, redrive, delay,
 // retention, visibility, purge and delete-name-reuse timing). server/sqs
 // holds AWS names, error codes, ARNs, queue URLs and MD5 digests.
-// ErrQueueDeletedRecently and the purge interval are tracked in memory: a
-// restart forgets them (which only shortens the wait).
+// The 60-second windows of ErrQueueDeletedRecently and ErrPurgeInProgress
+// are persisted (the delete time with the catalog delete, the purge time
+// with the purge's floor), so a restart does not shorten them. Message
+// move tasks are index records (movetask.go): after a restart a task that
+// was running shows as FAILED ("interrupted"); tasks do not resume.

@@ -95,7 +95,8 @@ type receiveCall struct {
 	delivered  []*msgState
 	moves      []pendingMove
 	slab       deliverySlab
-	rec        messageRecord // scratch of moves and takes
+	rec        messageRecord   // scratch of moves and takes
+	attempt    *receiveAttempt // FIFO: attempt recorded by this call, to persist
 	// take, if set, replaces delivery: move tasks take messages out of
 	// the queue through the receive path (order, groups, retention).
 	take  *moveTake
@@ -469,6 +470,11 @@ func (q *Queue) persistDeliveriesLocked(call *receiveCall) error {
 		// The batch copies key and value: the scratch buffers are reused.
 		sc.value = appendReceivedState(sc.value[:0], st)
 		sc.key = index.SeqKey(sc.key[:0], q.entity, spaceQueueMessages, st.seq)
+		b.Set(sc.key, sc.value)
+	}
+	if a := call.attempt; a != nil {
+		sc.key = appendAttemptKey(sc.key[:0], q.entity, a)
+		sc.value = appendAttemptValue(sc.value[:0], a)
 		b.Set(sc.key, sc.value)
 	}
 	if err := b.Commit(false); err != nil {

@@ -193,6 +193,10 @@ func (q *Queue) load() error {
 		floor = binary.BigEndian.Uint64(v)
 	}
 	q.mu.persistedFloor = floor
+	if q.mu.lastPurge, err = q.loadLastPurge(); err != nil {
+		return err
+	}
+	q.mu.persistedPurge = q.mu.lastPurge
 	floor = max(floor, q.log.FirstSeq())
 	q.mu.vs = newVState(q.fifo, floor)
 	q.mu.attempt = make(map[string]*receiveAttempt)
@@ -203,6 +207,9 @@ func (q *Queue) load() error {
 	if q.fifo {
 		q.mu.dedup = newDedupWindow()
 		if err := q.rebuildDedup(); err != nil {
+			return err
+		}
+		if err := q.loadAttempts(); err != nil {
 			return err
 		}
 	}
@@ -323,15 +330,21 @@ func (q *Queue) flushLocked(sync bool) error {
 	q.mu.Lock()
 	floor := q.mu.vs.floor
 	persisted := q.mu.persistedFloor
-	dirty := q.mu.dirty
+	lastPurge := q.mu.lastPurge
+	purgeChanged := lastPurge != q.mu.persistedPurge
+	dirty := q.mu.dirty || purgeChanged
 	q.mu.dirty = false
 	retention := q.mu.rec.Attributes.MessageRetention
 	reclaim := now-q.mu.lastReclaim >= int64(reclaimInterval) || floor != persisted
 	if reclaim {
 		q.mu.lastReclaim = now
 	}
+	expireAttempts := q.fifo && now-q.mu.lastAttemptsExpiry >= int64(reclaimInterval)
+	if expireAttempts {
+		q.mu.lastAttemptsExpiry = now
+	}
 	q.mu.Unlock()
-	if floor != persisted || dirty {
+	if floor != persisted || dirty || expireAttempts {
 		b := q.db.index.NewBatch()
 		// The floor is written even when unchanged: pebble skips an empty
 		// batch, fsync included, and this commit's fsync is what makes the
@@ -339,6 +352,13 @@ func (q *Queue) flushLocked(sync bool) error {
 		b.Set(index.EntityMetaKey(nil, q.entity, queueMetaFloor), binary.BigEndian.AppendUint64(nil, floor))
 		if floor != persisted {
 			b.DeleteRange(q.stateKey(0), q.stateKey(floor))
+		}
+		if expireAttempts {
+			// Receive attempts past their 5 minutes.
+			b.DeleteRange(attemptsPrefix(q.entity), index.AppendInt64(attemptsPrefix(q.entity), now))
+		}
+		if purgeChanged {
+			b.Set(q.lastPurgeKey(), binary.BigEndian.AppendUint64(nil, uint64(lastPurge)))
 		}
 		err := b.Commit(sync)
 		b.Close()
@@ -350,6 +370,7 @@ func (q *Queue) flushLocked(sync bool) error {
 		}
 		q.mu.Lock()
 		q.mu.persistedFloor = floor
+		q.mu.persistedPurge = lastPurge
 		q.mu.Unlock()
 	}
 	if reclaim {
