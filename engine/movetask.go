@@ -481,19 +481,3 @@ func (q *Queue) takeAndMove(n int, dst *QueueRef) (int, error) {
 	}
 	return moved, err
 }
-
-// deadLetterSources lists queues whose redrive targets dlq (no enter).
-func (db *DB) deadLetterSources(dlq QueueRef) ([]QueueRef, error) {
-	var out []QueueRef
-	err := db.catalogScan(kindQueue, func(rec catalogRecord) error {
-		qr, err := decodeQueueRecord(rec.Value)
-		if err != nil {
-			return err
-		}
-		if r := qr.Attributes.Redrive; r != nil && r.DeadLetterTarget == dlq {
-			out = append(out, QueueRef{Namespace: rec.NS, Name: rec.Name})
-		}
-		return nil
-	})
-	return out, err
-}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,7 +36,11 @@ type queueRegistry struct {
 	// startMu serializes StartMoveTask with itself and with DeleteQueue,
 	// so no task starts on a queue being deleted.
 	startMu sync.Mutex
-	mu      struct {
+	// dlqIndexReady: the dead-letter source index is known to be built
+	// (redrive.go); reset by closeAll (Reset deletes it).
+	dlqIndexMu    sync.Mutex
+	dlqIndexReady bool
+	mu            struct {
 		sync.Mutex
 		byEntity map[uint64]*Queue
 		byRef    map[QueueRef]*Queue
@@ -66,6 +71,9 @@ func (r *queueRegistry) closeAll() error {
 	r.mu.byRef = make(map[QueueRef]*Queue)
 	r.mu.tasks = make(map[string]*moveTask)
 	r.mu.Unlock()
+	r.dlqIndexMu.Lock()
+	r.dlqIndexReady = false
+	r.dlqIndexMu.Unlock()
 	for _, t := range tasks {
 		t.shutdownAndWait()
 	}
@@ -165,7 +173,11 @@ func (db *DB) CreateQueue(ns Namespace, name string, attrs QueueAttributes, tags
 	if err != nil {
 		return nil, fmt.Errorf("engine: encode queue %s: %w", ref, err)
 	}
-	existing, err := db.catalogCreate(kindQueue, ns, name, value, nil)
+	existing, err := db.catalogCreate(kindQueue, ns, name, value, func(b *index.Batch, _ uint64) {
+		if target, ok := redriveTarget(&attrs); ok {
+			b.Set(dlqSourceKey(target, ref), nil)
+		}
+	})
 	if errors.Is(err, errCatalogExists) {
 		cur, derr := decodeQueueRecord(existing.Value)
 		if derr != nil {
@@ -306,7 +318,20 @@ func (db *DB) DeleteQueue(ns Namespace, name string) error {
 	// With the catalog record and the entity's keys, atomically: remember
 	// the delete time (ErrQueueDeletedRecently survives a restart) and
 	// drop remembered deletes older than the reuse window.
+	// The dead-letter source key of the queue's redrive target goes too
+	// (a concurrent SetAttributes may leave a stale key: readers drop it).
+	var oldTarget *QueueRef
+	if rec, ok, err := db.catalogGet(kindQueue, ns, name); err == nil && ok {
+		if qr, err := decodeQueueRecord(rec.Value); err == nil {
+			if target, ok := redriveTarget(&qr.Attributes); ok {
+				oldTarget = &target
+			}
+		}
+	}
 	_, err := db.catalogDelete(kindQueue, ns, name, func(b *index.Batch) {
+		if oldTarget != nil {
+			b.Delete(dlqSourceKey(*oldTarget, ref))
+		}
 		b.Set(deletedNameKey(now, ref), nil)
 		b.DeleteRange(deletedNamesPrefix(), deletedBefore(now-int64(purgeInterval)+1))
 	})
@@ -339,37 +364,24 @@ func (db *DB) ListQueues(ns Namespace, prefix, after string, limit int) ([]strin
 
 // DeadLetterSourceQueues returns, sorted, up to limit (0 = no limit) queues
 // whose redrive policy names dlq, after the queue named after (compared as
-// the String of the ref). It scans the queue catalog: O(queues).
+// the String of the ref). It reads the dead-letter source index
+// (redrive.go): O(sources of dlq), not O(queues).
 func (db *DB) DeadLetterSourceQueues(dlq QueueRef, after string, limit int) ([]QueueRef, error) {
 	if err := db.enter(); err != nil {
 		return nil, err
 	}
 	defer db.exit()
-	var out []QueueRef
-	err := db.catalogScan(kindQueue, func(rec catalogRecord) error {
-		qr, err := decodeQueueRecord(rec.Value)
-		if err != nil {
-			return err
-		}
-		r := qr.Attributes.Redrive
-		ref := QueueRef{Namespace: rec.NS, Name: rec.Name}
-		if r != nil && r.DeadLetterTarget == dlq && (after == "" || ref.String() > after) {
-			out = append(out, ref)
-		}
-		return nil
-	})
+	all, err := db.deadLetterSources(dlq)
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b QueueRef) int {
-		switch {
-		case a.String() < b.String():
-			return -1
-		case a.String() > b.String():
-			return 1
+	out := all[:0]
+	for _, ref := range all {
+		if after == "" || ref.String() > after {
+			out = append(out, ref)
 		}
-		return 0
-	})
+	}
+	slices.SortFunc(out, func(a, b QueueRef) int { return strings.Compare(a.String(), b.String()) })
 	if limit > 0 && len(out) > limit {
 		out = out[:limit]
 	}
@@ -428,7 +440,33 @@ func (q *Queue) SetAttributes(attrs QueueAttributes) error {
 	if err := q.db.checkRedriveTarget(q.ref, &attrs); err != nil {
 		return err
 	}
-	return q.updateRecord(func(r *queueRecord) { r.Attributes = attrs })
+	// Dead-letter source index: the new target's key before the (synced)
+	// catalog write, the old one's after (see redrive.go).
+	newTarget, hasNew := redriveTarget(&attrs)
+	if hasNew {
+		if err := q.db.index.Set(dlqSourceKey(newTarget, q.ref), nil, false); err != nil {
+			return fmt.Errorf("engine: set attributes of %s: %w", q.ref, err)
+		}
+	}
+	var oldTarget QueueRef
+	hasOld := false
+	err := q.updateRecord(func(r *queueRecord) {
+		oldTarget, hasOld = redriveTarget(&r.Attributes)
+		r.Attributes = attrs
+	})
+	if err != nil {
+		return err
+	}
+	if hasOld && (!hasNew || oldTarget != newTarget) {
+		b := q.db.index.NewBatch()
+		defer b.Close()
+		b.Delete(dlqSourceKey(oldTarget, q.ref))
+		if err := b.Commit(false); err != nil {
+			// The attributes are set; the stale key is dropped by a reader.
+			q.db.logger.Warn("dropping a dead-letter source key", "queue", q.ref.String(), "err", err)
+		}
+	}
+	return nil
 }
 
 // Tag adds or replaces tags.

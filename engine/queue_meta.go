@@ -17,12 +17,13 @@ import (
 //	entity | spaceQueueAttempts | expires:i64 | id:string → FIFO receive attempt (see fifo.go)
 //
 // Under the reserved entity 0 (no resource has it; resource policies use
-// its SpaceMeta, queues the spaces below), so Reset clears them with
-// every other entity key:
+// its SpaceMeta with names "resource-policy/...", queues the spaces below
+// and SpaceMeta names "queue/..."), so Reset clears them with every other
+// entity key:
 //
 //	0 | spaceQueueDeletedNames | deletedAt:i64 | account | region | name  → empty
 //	0 | spaceQueueDLQSources | dlq account | region | name | source account | region | name → empty
-//	0 | spaceQueueDLQSources | (nothing else)                           → marker: the index is built
+//	EntityMetaKey(0, "queue/dlq-sources-index-v1")                      → empty: that index is built
 const (
 	spaceQueueMoveTasks = index.SpaceUserMin + 1
 	spaceQueueAttempts  = index.SpaceUserMin + 2

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sluice-dev/sluice/index"
 	"github.com/sluice-dev/sluice/segment"
 )
 
@@ -133,3 +134,134 @@ func (q *Queue) finishMoves(moves []pendingMove, idx []int, moveErr error) {
 
 // String for debugging moves.
 func (m pendingMove) String() string { return fmt.Sprintf("move %d to %s", m.st.seq, m.target) }
+
+// # Dead-letter source index
+//
+// DeadLetterSourceQueues and StartMoveTask need the queues whose redrive
+// policy names a dead-letter queue. A reverse index answers that in
+// O(sources of that queue) instead of a scan of every queue's catalog
+// record: one empty key per (dead-letter queue, source) under the reserved
+// entity 0 (queue_meta.go), plus a marker saying the index was built.
+//
+// Maintenance: CreateQueue adds the key in its catalog batch (atomic);
+// SetAttributes adds the new target's key before its synced catalog write
+// (pebble's WAL is ordered: the sync covers it) and removes the old one
+// after; DeleteQueue removes its key in the catalog-delete batch. So the
+// index is a superset of the truth: readers check each candidate against
+// its catalog record and delete the keys that no longer hold (a crash
+// between two of those writes, a race with a rebuild). A missing marker
+// (an index written before this existed, or lost) makes the first reader
+// rebuild it from the catalog.
+
+const queueMetaDLQIndexBuilt = "queue/dlq-sources-index-v1"
+
+func dlqSourcesPrefix(dlq QueueRef) []byte {
+	return appendQueueRef(index.EntitySpacePrefix(nil, queueGlobalEntity, spaceQueueDLQSources), dlq)
+}
+
+func dlqSourceKey(dlq, source QueueRef) []byte {
+	return appendQueueRef(dlqSourcesPrefix(dlq), source)
+}
+
+// redriveTarget returns the dead-letter target of attrs, if any.
+func redriveTarget(attrs *QueueAttributes) (QueueRef, bool) {
+	if attrs.Redrive == nil {
+		return QueueRef{}, false
+	}
+	return attrs.Redrive.DeadLetterTarget, true
+}
+
+// ensureDLQIndex builds the dead-letter source index from the catalog if
+// its marker is missing (once per open, or after a Reset).
+func (r *queueRegistry) ensureDLQIndex() error {
+	r.dlqIndexMu.Lock()
+	defer r.dlqIndexMu.Unlock()
+	if r.dlqIndexReady {
+		return nil
+	}
+	db := r.db
+	marker := index.EntityMetaKey(nil, queueGlobalEntity, queueMetaDLQIndexBuilt)
+	_, ok, err := db.index.Get(marker)
+	if err != nil {
+		return fmt.Errorf("engine: dead-letter source index: %w", err)
+	}
+	if !ok {
+		b := db.index.NewBatch()
+		defer b.Close()
+		err := db.catalogScan(kindQueue, func(rec catalogRecord) error {
+			qr, err := decodeQueueRecord(rec.Value)
+			if err != nil {
+				return err
+			}
+			if target, ok := redriveTarget(&qr.Attributes); ok {
+				b.Set(dlqSourceKey(target, QueueRef{Namespace: rec.NS, Name: rec.Name}), nil)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("engine: rebuild dead-letter source index: %w", err)
+		}
+		b.Set(marker, nil)
+		if err := b.Commit(true /* sync */); err != nil {
+			return fmt.Errorf("engine: rebuild dead-letter source index: %w", err)
+		}
+	}
+	r.dlqIndexReady = true
+	return nil
+}
+
+// deadLetterSources lists the queues whose redrive targets dlq, in index
+// order (no enter).
+func (db *DB) deadLetterSources(dlq QueueRef) ([]QueueRef, error) {
+	if err := db.queues().ensureDLQIndex(); err != nil {
+		return nil, err
+	}
+	prefix := dlqSourcesPrefix(dlq)
+	var candidates []QueueRef
+	err := db.index.ScanPrefix(prefix, func(key, _ []byte) error {
+		r := index.NewKeyReader(key[len(prefix):])
+		src := readQueueRef(&r)
+		if err := r.Done(); err != nil {
+			return fmt.Errorf("engine: dead-letter source key %x: %w", key, err)
+		}
+		candidates = append(candidates, src)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("engine: dead-letter sources of %s: %w", dlq, err)
+	}
+	out := candidates[:0]
+	var stale [][]byte
+	for _, src := range candidates {
+		rec, ok, err := db.catalogGet(kindQueue, src.Namespace, src.Name)
+		if err != nil {
+			return nil, err
+		}
+		holds := false
+		if ok {
+			qr, err := decodeQueueRecord(rec.Value)
+			if err != nil {
+				return nil, err
+			}
+			target, has := redriveTarget(&qr.Attributes)
+			holds = has && target == dlq
+		}
+		if holds {
+			out = append(out, src)
+		} else {
+			stale = append(stale, dlqSourceKey(dlq, src))
+		}
+	}
+	if len(stale) > 0 {
+		// Best effort: a stale key costs one more check next time.
+		b := db.index.NewBatch()
+		for _, k := range stale {
+			b.Delete(k)
+		}
+		if err := b.Commit(false); err != nil {
+			db.logger.Warn("dropping stale dead-letter source keys", "queue", dlq.String(), "err", err)
+		}
+		b.Close()
+	}
+	return out, nil
+}
