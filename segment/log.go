@@ -100,6 +100,11 @@ type Log struct {
 
 	retentionMu sync.Mutex // serializes retention calls
 
+	free struct { // completed requests for reuse (getRequest)
+		sync.Mutex
+		reqs []*appendRequest
+	}
+
 	mu struct {
 		sync.Mutex
 		released      sync.Cond // broadcast when a held segment's refs drop to zero

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -20,9 +19,34 @@ type appendRequest struct {
 	done      chan struct{} // capacity 1; one send per submission
 }
 
-var requestPool = sync.Pool{New: func() any {
+// maxFreeRequests bounds a Log's free list of requests (Log.mu.freeReqs).
+const maxFreeRequests = 256
+
+// getRequest takes a request from the log's free list or makes one.
+// Requests (and their done channels) are recycled per Log, never through a
+// global sync.Pool: a channel made inside a testing/synctest bubble must
+// not be used outside it, and a Log belongs to the bubble it is used in.
+func (l *Log) getRequest() *appendRequest {
+	l.free.Lock()
+	defer l.free.Unlock()
+	if n := len(l.free.reqs); n > 0 {
+		r := l.free.reqs[n-1]
+		l.free.reqs[n-1] = nil
+		l.free.reqs = l.free.reqs[:n-1]
+		return r
+	}
 	return &appendRequest{done: make(chan struct{}, 1)}
-}}
+}
+
+// putRequest returns a completed request to the log's free list.
+func (l *Log) putRequest(r *appendRequest) {
+	*r = appendRequest{done: r.done}
+	l.free.Lock()
+	defer l.free.Unlock()
+	if len(l.free.reqs) < maxFreeRequests {
+		l.free.reqs = append(l.free.reqs, r)
+	}
+}
 
 // Preallocation (SyncAlways only, FORMAT.md "Preallocation"): before a
 // write would pass the end of the file, the writer extends the file with
@@ -135,15 +159,13 @@ func (l *Log) submit(entries []Entry, forceSync bool) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	r := requestPool.Get().(*appendRequest)
-	r.entries, r.sizeBytes, r.forceSync = entries, size, forceSync
 	l.mu.Lock()
 	if err := l.refuseLocked(); err != nil {
 		l.mu.Unlock()
-		r.entries = nil
-		requestPool.Put(r)
 		return 0, err
 	}
+	r := l.getRequest()
+	r.entries, r.sizeBytes, r.forceSync = entries, size, forceSync
 	l.mu.queue = append(l.mu.queue, r)
 	if !l.mu.writerRunning {
 		l.mu.writerRunning = true
@@ -155,8 +177,7 @@ func (l *Log) submit(entries []Entry, forceSync bool) (uint64, error) {
 	l.mu.Unlock()
 	<-r.done
 	firstSeq, err := r.firstSeq, r.err
-	*r = appendRequest{done: r.done}
-	requestPool.Put(r)
+	l.putRequest(r)
 	return firstSeq, err
 }
 
