@@ -88,6 +88,31 @@ package engine
 // durability window), so a retry after a restart, the usual reason for a
 // retry, still gets its messages instead of finding their groups locked.
 //
+// # FIFO throughput (FifoThroughputLimit, DeduplicationScope)
+//
+// AWS throttles FIFO queues: in normal mode (FifoThroughputLimit perQueue)
+// 300 transactions per second per API action (SendMessage, ReceiveMessage,
+// DeleteMessage; 3,000 messages/s with batches of 10) per partition, with
+// ThrottlingException beyond; high-throughput mode (perMessageGroupId with
+// DeduplicationScope messageGroup) raises that to a region-dependent
+// quota spread over partitions by message group id. Sluice enforces the
+// semantics and none of the rates:
+//
+//   - DeduplicationScope is enforced: "queue" deduplicates ids across the
+//     whole queue, "messageGroup" only within a group (the same id in two
+//     groups stores two messages).
+//   - FifoThroughputLimit is validated (perMessageGroupId requires
+//     messageGroup scope, as AWS) and stored, and changes nothing else:
+//     ordering per group, one in-flight batch per group, receive filling
+//     from the oldest available groups and the 120,000 in-flight cap are
+//     the same in both modes.
+//   - No FIFO call is ever throttled, in either mode: a queue runs as fast
+//     as its log (one partition, group commit). Sluice is for development,
+//     CI and self-hosting, where an artificial 300 TPS ceiling would only
+//     slow tests; code that must survive AWS's ThrottlingException needs
+//     AWS (or a fault-injecting proxy) to test that path. (Kinesis shard
+//     limits, by contrast, can be switched on: DB.SetStreamLimits.)
+//
 // # What lives where
 //
 // The engine holds SQS semantics (limits, ordering, dedup, redrive, delay,

@@ -27,11 +27,15 @@ type QueueAttributes struct {
 	// ContentBasedDeduplication derives a missing DeduplicationID from
 	// SHA-256(body). FIFO only. Default: false.
 	ContentBasedDeduplication bool
-	// DeduplicationScope is "queue" or "messageGroup". FIFO only.
-	// Default: "queue".
+	// DeduplicationScope is "queue" (a deduplication id is unique in the
+	// whole queue) or "messageGroup" (unique within its message group).
+	// Enforced. FIFO only. Default: "queue".
 	DeduplicationScope string
-	// FifoThroughputLimit is "perQueue" or "perMessageGroupId". Stored; the
-	// engine does not throttle. FIFO only. Default: "perQueue".
+	// FifoThroughputLimit is "perQueue" or "perMessageGroupId" (AWS's
+	// high-throughput mode; requires DeduplicationScope "messageGroup").
+	// Validated and stored; the engine never throttles, in either mode
+	// (see "FIFO throughput" in queue_doc.go). FIFO only. Default:
+	// "perQueue".
 	FifoThroughputLimit string
 	// Redrive moves a message to a dead-letter queue once it has been
 	// received MaxReceiveCount times. Default: nil (no redrive).
