@@ -54,12 +54,16 @@ package engine
 //
 // Acknowledged sends are in the log (durable per Options.Sync, fsync by
 // default) before Send returns. Receives, deletes and visibility changes
-// are written to the index in one batch per call without fsync (so a
-// process crash loses none of them), and each queue syncs the index at most
-// 100 ms (stateSyncInterval) after its first unsynced write, and on Close.
-// After a machine crash or power loss, deletes, receive counts and
-// visibility changes of roughly the last 100 ms (plus one fsync) can be
-// lost: those messages are delivered again. Acknowledged, not deleted,
+// are written to the index in one batch per call without fsync, and each
+// queue syncs the index at most 100 ms (stateSyncInterval) after its first
+// unsynced write, and on Close. After a crash, of the process as well as
+// of the machine, deletes, receive counts and visibility changes of
+// roughly the last 100 ms (plus one fsync) can be lost: those messages are
+// delivered again. (An unsynced pebble commit sits in pebble's WAL buffer
+// until its flusher writes it, asynchronously, so a SIGKILL right after
+// Delete returns undoes the delete: tests/crash
+// TestEngineDeleteSurvivesProcessCrash, build tag crashbugs. Closing that
+// window costs an fsync per call.) Acknowledged, not deleted,
 // not expired messages are never lost. After a restart, in-flight messages
 // stay in flight until their deadline and their receipts stay valid (the
 // receive state is persisted); in-flight state lost in the window resets to

@@ -19,12 +19,13 @@ import (
 //
 // Sends write nothing here: the log is the source of truth for what was
 // sent. Receives, deletes and visibility changes write their message's key
-// in one batch per call, committed without fsync (it reaches the OS, so a
-// process crash loses nothing). A per-queue flush runs at most
+// in one batch per call, committed without fsync (pebble writes it to its
+// WAL file asynchronously: even a process crash right after the call can
+// lose it). A per-queue flush runs at most
 // stateSyncInterval after the first unsynced write: it persists the floor,
 // drops the keys below it with one range tombstone, and commits with fsync,
-// which also makes every earlier unsynced write durable. So after a machine
-// crash or power loss, at most the last stateSyncInterval (plus one fsync)
+// which also makes every earlier unsynced write durable. So after a crash
+// or power loss, at most the last stateSyncInterval (plus one fsync)
 // of deletes, receive counts and visibility changes can be lost: those
 // messages are delivered again (at-least-once), never lost.
 //
