@@ -5,7 +5,10 @@
 // IdleTimeout (when it also closes the active file), so idle logs cost no
 // goroutine and no file descriptor. Concurrent Append calls are gathered
 // into one batch: one write, one fdatasync (SyncAlways), then every caller
-// in the batch is acknowledged (group commit). Under SyncAlways the writer
+// in the batch is acknowledged (group commit). Under SyncNever and
+// SyncInterval, an appender that finds the writer goroutine parked writes
+// its batch itself (and whatever others queue meanwhile), saving the
+// hand-off; syncs stay with the writer goroutine. Under SyncAlways the writer
 // pipelines (it writes the next batch while a helper goroutine runs the
 // previous batch's fdatasync) and preallocates: it extends the active
 // segment with zeros ahead of the data, so most syncs overwrite existing

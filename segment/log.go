@@ -115,10 +115,18 @@ type Log struct {
 		lastTimestamp int64
 		queue         []*appendRequest
 		writerRunning bool
-		commitCh      chan struct{} // closed on the next commit; nil if nobody waits
-		sweepArmed    bool
-		sweepTimer    *time.Timer
-		stats         Stats
+		// Inline writes (SyncNever, SyncInterval; see submit): while the
+		// writer goroutine is parked in waitForWork with nothing pending,
+		// an appender may take over the writer state and write itself.
+		writerParked    bool          // the writer goroutine waits for work; l.w is free
+		parkedSyncArmed bool          // it waits with an interval-sync timer armed
+		inlineActive    bool          // an appender owns l.w (inline leader)
+		inlineWrites    uint64        // inline batches written since Open
+		inlineDone      sync.Cond     // signalled when inlineActive clears
+		commitCh        chan struct{} // closed on the next commit; nil if nobody waits
+		sweepArmed      bool
+		sweepTimer      *time.Timer
+		stats           Stats
 	}
 }
 
@@ -140,6 +148,7 @@ func Open(dir string, opts *Options) (*Log, error) {
 		syncDone:      make(chan error, 1),
 	}
 	l.mu.released.L = &l.mu.Mutex
+	l.mu.inlineDone.L = &l.mu.Mutex
 	if err := l.load(); err != nil {
 		l.releaseAllResources()
 		return nil, err

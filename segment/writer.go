@@ -167,18 +167,66 @@ func (l *Log) submit(entries []Entry, forceSync bool) (uint64, error) {
 	r := l.getRequest()
 	r.entries, r.sizeBytes, r.forceSync = entries, size, forceSync
 	l.mu.queue = append(l.mu.queue, r)
-	if !l.mu.writerRunning {
+	switch {
+	case !l.mu.writerRunning:
 		l.mu.writerRunning = true
 		l.writerWG.Add(1)
 		go l.runWriter()
-	} else if len(l.mu.queue) == 1 {
-		l.nudgeWriter()
+		l.mu.Unlock()
+	case l.mu.inlineActive:
+		// The inline leader takes the queue before it stops (writeInline).
+		l.mu.Unlock()
+	case l.mu.writerParked && !forceSync && l.opts.Sync.Mode != SyncAlways:
+		l.mu.inlineActive = true
+		l.mu.Unlock()
+		l.writeInline()
+	default:
+		if len(l.mu.queue) == 1 {
+			l.nudgeWriter()
+		}
+		l.mu.Unlock()
 	}
-	l.mu.Unlock()
 	<-r.done
 	firstSeq, err := r.firstSeq, r.err
 	l.putRequest(r)
 	return firstSeq, err
+}
+
+// inlineRoundsMax bounds how many batches an inline leader writes for
+// others before it leaves the rest to the writer goroutine.
+const inlineRoundsMax = 4
+
+// writeInline is submit's fast path under SyncNever and SyncInterval: while
+// the writer goroutine is parked with nothing pending, the appender that
+// finds it so (the caller, which has set inlineActive) takes over the
+// writer state and writes the queue itself, saving the hand-off to the
+// writer goroutine and back. Appenders arriving meanwhile queue without
+// waking the writer, and the leader writes them as the next batch (group
+// commit as before), for at most inlineRoundsMax batches. Syncs stay with
+// the writer goroutine: the leader wakes it when something needs one.
+func (l *Log) writeInline() {
+	w := &l.w
+	l.mu.Lock()
+	for round := 0; len(l.mu.queue) > 0 && round < inlineRoundsMax; round++ {
+		reqs := l.mu.queue
+		l.mu.queue = w.spare
+		w.spare = nil
+		l.mu.inlineWrites++
+		l.mu.Unlock()
+		l.commit(reqs)
+		clear(reqs)
+		w.spare = reqs[:0]
+		l.mu.Lock()
+	}
+	l.mu.inlineActive = false
+	// Wake the writer for what is left: queued requests, Sync calls
+	// waiting for a sync, or an interval sync it is not timing yet.
+	if len(l.mu.queue) > 0 || len(w.awaiting) > 0 ||
+		(l.opts.Sync.Mode == SyncInterval && w.unsynced() && !l.mu.parkedSyncArmed) {
+		l.nudgeWriter()
+	}
+	l.mu.inlineDone.Broadcast()
+	l.mu.Unlock()
 }
 
 // refuseLocked returns why the log accepts no writes, or nil.
@@ -326,7 +374,9 @@ func (l *Log) exitIfIdle() bool {
 }
 
 // waitForWork blocks until a nudge (true), a due interval sync (true) or
-// the idle timeout (false).
+// the idle timeout (false; true if inline writes happened meanwhile). While
+// it blocks, the writer is parked: appenders may write inline
+// (writeInline); it takes the writer state back when they are done.
 func (l *Log) waitForWork() bool {
 	w := &l.w
 	if w.idleTimer == nil {
@@ -340,15 +390,30 @@ func (l *Log) waitForWork() bool {
 		defer syncTimer.Stop()
 		syncC = syncTimer.C
 	}
+	l.mu.Lock()
+	l.mu.writerParked = true
+	l.mu.parkedSyncArmed = syncC != nil
+	inlineWrites := l.mu.inlineWrites
+	l.mu.Unlock()
+	var syncDue, idle bool
 	select {
 	case <-l.wake:
-		return true
 	case <-syncC:
-		l.startSync()
-		return true
+		syncDue = true
 	case <-w.idleTimer.C:
-		return false
+		idle = true
 	}
+	l.mu.Lock()
+	l.mu.writerParked = false
+	for l.mu.inlineActive {
+		l.mu.inlineDone.Wait()
+	}
+	busy := l.mu.inlineWrites != inlineWrites
+	l.mu.Unlock()
+	if syncDue {
+		l.startSync()
+	}
+	return !idle || busy
 }
 
 // unsynced says whether written bytes await a sync.
@@ -498,8 +563,10 @@ func (l *Log) writeBatch(reqs []*appendRequest) error {
 	if acked > 0 {
 		w.lastBatchRequests = acked
 	}
-	if l.opts.Sync.Mode == SyncInterval && w.unsynced() && !w.inflight &&
+	if l.opts.Sync.Mode == SyncInterval && w.unsynced() && !w.inflight && !l.mu.inlineActive &&
 		time.Since(w.unsyncedSince) >= l.opts.Sync.Interval {
+		// (An inline leader leaves syncs to the parked writer, whose
+		// interval timer is armed or which the leader wakes.)
 		l.startSyncLocked()
 	}
 	return nil

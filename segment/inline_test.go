@@ -1,0 +1,95 @@
+package segment
+
+import (
+	"fmt"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// TestInlineWrites checks the inline write path (an appender writes itself
+// while the writer goroutine is parked, SyncNever and SyncInterval): it is
+// taken, records stay dense and intact across rolls, Sync still makes them
+// durable, an interval sync still happens for records written only inline
+// (with and without the parked writer timing one already), and the writer
+// still exits once idle.
+func TestInlineWrites(t *testing.T) {
+	const interval, idle = 10 * time.Millisecond, 100 * time.Millisecond
+	for _, policy := range []SyncPolicy{{Mode: SyncNever}, {Mode: SyncInterval, Interval: interval}} {
+		t.Run(fmt.Sprintf("sync=%s", policy), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				mem := vfs.NewCrashableMem()
+				l, err := Open("log", &Options{FS: mem, Sync: policy, SegmentSizeBytes: 1024,
+					IdleTimeout: idle, Logger: quietLogger()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var entries []Entry
+				appendOne := func() {
+					t.Helper()
+					e := testEntry(len(entries))
+					if _, err := l.Append([]Entry{e}); err != nil {
+						t.Fatal(err)
+					}
+					entries = append(entries, e)
+				}
+				// recordsIn reports how many records a crash now keeps.
+				recordsIn := func() int {
+					t.Helper()
+					c, err := Open("log", &Options{FS: mem.CrashClone(vfs.CrashCloneCfg{}), Logger: quietLogger()})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer func() { _ = c.Close() }()
+					return len(readAll(t, c, 1))
+				}
+
+				for range 20 { // rolls every few records
+					appendOne()
+					synctest.Wait() // the writer acknowledged and parked
+				}
+				l.mu.Lock()
+				inline := l.mu.inlineWrites
+				l.mu.Unlock()
+				if inline == 0 {
+					t.Fatal("no inline write while the writer was parked")
+				}
+				if err := l.Sync(); err != nil {
+					t.Fatal(err)
+				}
+				if got := recordsIn(); got != len(entries) {
+					t.Fatalf("after Sync a crash keeps %d of %d records", got, len(entries))
+				}
+
+				// After Sync the parked writer times no interval sync: an
+				// inline write must wake it to time one.
+				synctest.Wait()
+				appendOne()
+				appendOne()
+				time.Sleep(2 * interval)
+				synctest.Wait()
+				if got, want := recordsIn(), len(entries); policy.Mode == SyncInterval && got != want {
+					t.Fatalf("an interval after inline writes a crash keeps %d of %d records", got, want)
+				}
+
+				time.Sleep(2 * idle)
+				synctest.Wait()
+				if st := l.Stats(); st.WriterRunning {
+					t.Fatalf("writer still running after the idle timeout: %+v", st)
+				}
+				recs := readAll(t, l, 1)
+				if len(recs) != len(entries) {
+					t.Fatalf("read %d of %d records", len(recs), len(entries))
+				}
+				for i, r := range recs {
+					checkRecord(t, r, uint64(i+1), entries[i])
+				}
+				if err := l.Close(); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}
