@@ -29,10 +29,6 @@ type exchange struct {
 	idBuffer [awsproto.RequestIDLen]byte
 }
 
-// responseBufferKeepMax bounds the response buffer a pooled exchange keeps,
-// so one huge GetRecords does not pin memory forever.
-const responseBufferKeepMax = 1 << 20
-
 func (s *Server) acquireExchange(ctx *fasthttp.RequestCtx) *exchange {
 	x := s.exchanges.Get().(*exchange)
 	x.ctx = ctx
@@ -44,22 +40,25 @@ func (s *Server) acquireExchange(ctx *fasthttp.RequestCtx) *exchange {
 	x.req.Account = s.cfg.AccountID
 	x.req.Region = awsproto.DefaultRegion
 	x.req.logger = s.log
-	x.resp.B = x.resp.B[:0]
+	x.resp.buffers = &s.buffers
+	x.resp.B = x.resp.small[:0]
 	ctx.Response.Header.DisableNormalizing()
 	ctx.Response.Header.Set(awsproto.HeaderRequestID, x.req.RequestID)
 	return x
 }
 
+// releaseExchange returns x to the pool. The exchange keeps a response
+// buffer of up to smallBufferKeepMax for the next request; a larger one
+// goes back to the buffer pool if it came from there, unless fasthttp owns
+// it now (writeBody set B to nil).
 func (s *Server) releaseExchange(x *exchange) {
-	buf := x.resp.B[:0]
-	if cap(buf) > responseBufferKeepMax {
-		buf = nil
-	}
+	x.resp.recycle()
+	small := x.resp.small
 	x.req.form.Reset()
 	form := x.req.form
 	*x = exchange{}
 	x.req.form = form
-	x.resp.B = buf
+	x.resp.small = small
 	s.exchanges.Put(x)
 }
 
@@ -305,22 +304,53 @@ func (s *Server) writeSuccess(x *exchange) {
 		if len(x.resp.B) == 0 {
 			resp.AppendBodyString("{}")
 		} else {
-			resp.AppendBody(x.resp.B)
+			s.writeBody(x, nil, nil)
 		}
 	case awsproto.ProtocolCBOR:
 		resp.Header.SetContentType(awsproto.ContentTypeCBOR11)
 		if len(x.resp.B) == 0 {
 			resp.AppendBody([]byte{0xa0}) // empty map
 		} else {
-			resp.AppendBody(x.resp.B)
+			s.writeBody(x, nil, nil)
 		}
 	default:
 		resp.Header.SetContentType(awsproto.ContentTypeXML)
-		var scratch [256]byte
-		resp.AppendBody(awsproto.AppendXMLResponseStart(scratch[:0], x.req.Operation, x.svc.XMLNamespace, x.svc.XMLDeclaration))
-		resp.AppendBody(x.resp.B)
-		resp.AppendBody(awsproto.AppendXMLResponseEnd(scratch[:0], x.req.Operation, x.req.RequestID))
+		var head, tail [256]byte
+		s.writeBody(x, awsproto.AppendXMLResponseStart(head[:0], x.req.Operation, x.svc.XMLNamespace, x.svc.XMLDeclaration),
+			awsproto.AppendXMLResponseEnd(tail[:0], x.req.Operation, x.req.RequestID))
 	}
+}
+
+// writeBody sets the response body to head + B + tail. A small B is
+// copied into fasthttp's response. A large one is handed over without a
+// copy, and B is set to nil so the exchange no longer owns it: over
+// HTTP/1 as a body stream that returns the buffer to the pool once fasthttp
+// has written it (RequestCtx rules: nothing the response references may be
+// reused after the handler returns unless fasthttp owns it and says when
+// it is done, which it does by closing the stream); over HTTP/2, where h2c
+// reads the body after the handler returns and never closes it, as the
+// raw body, left to the garbage collector.
+func (s *Server) writeBody(x *exchange, head, tail []byte) {
+	resp := &x.ctx.Response
+	b := x.resp.B
+	http2 := cap(b) > smallBufferKeepMax && x.ctx.UserValue(userValueHTTP2) != nil
+	if cap(b) <= smallBufferKeepMax || (http2 && len(head)+len(tail) > 0) {
+		resp.AppendBody(head)
+		resp.AppendBody(b)
+		resp.AppendBody(tail)
+		return
+	}
+	var loan []byte
+	if x.resp.isLoan(b) {
+		loan = x.resp.loan
+	}
+	x.resp.B, x.resp.loan = nil, nil
+	if http2 {
+		resp.SetBodyRaw(b)
+		return
+	}
+	body := s.buffers.body(head, b, tail, loan)
+	resp.SetBodyStream(body, body.size)
 }
 
 // streamWriter adapts a StreamFunc to fasthttp's body stream writer,

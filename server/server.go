@@ -47,6 +47,7 @@ type Server struct {
 	byTarget map[string]*Service
 
 	exchanges sync.Pool // *exchange
+	buffers   bufferPool
 }
 
 // newServer builds a Server over anything that can Reset; New wraps it for

@@ -194,12 +194,23 @@ func (r *Request) Header(name string) string {
 //	resp.Open("GetQueueUrlResult")
 //	resp.Elem("QueueUrl", url)
 //	resp.Close("GetQueueUrlResult")
+//
+// B belongs to the server once the handler returns: a large B is sent
+// without being copied, a small one is reused by the next request. So a
+// handler may append to B, or assign a slice grown from it, but never a
+// slice it keeps or shares (a package variable, a cache entry). Output
+// expected to exceed 64 KiB should be sized with Grow first, which takes
+// the buffer from a pool that gets it back once the response is written.
 type Response struct {
 	awsproto.XMLWriter
 
 	protocol          awsproto.Protocol
 	stream            StreamFunc
 	streamContentType string
+
+	buffers *bufferPool // the server's; nil in a zero Response
+	small   []byte      // the exchange's own buffer, kept across requests
+	loan    []byte      // the buffer Grow took from buffers, whole; nil if none
 }
 
 // StreamFunc writes a streamed response body (Kinesis SubscribeToShard's
