@@ -101,21 +101,51 @@ func cannedRecordsJSON(n int) []byte {
 }
 
 type kinesisRequest struct {
-	StreamName   string `json:"StreamName"`
-	ShardCount   int    `json:"ShardCount"`
+	StreamName   string         `json:"StreamName"`
+	ShardCount   int            `json:"ShardCount"`
+	PartitionKey string         `json:"PartitionKey"`
+	ShardID      string         `json:"ShardId"`
+	Limit        int            `json:"Limit"`
+	Records      []kinesisEntry `json:"Records"`
+}
+
+type kinesisEntry struct {
 	PartitionKey string `json:"PartitionKey"`
-	ShardID      string `json:"ShardId"`
-	Limit        int    `json:"Limit"`
-	Records      []struct {
-		PartitionKey string `json:"PartitionKey"`
-	} `json:"Records"`
+}
+
+// scanKinesis fills req for PutRecord(s) without a full JSON decode (see
+// scan.go); false means decode it.
+func scanKinesis(doc []byte, action string, req *kinesisRequest) bool {
+	if action != "PutRecord" && action != "PutRecords" {
+		return false
+	}
+	name, ok := scanOne(doc, "StreamName")
+	if !ok {
+		return false
+	}
+	keys, ok := scanStrings(doc, "PartitionKey")
+	if !ok || len(keys) == 0 || (action == "PutRecord" && len(keys) != 1) {
+		return false
+	}
+	req.StreamName = name
+	if action == "PutRecord" {
+		req.PartitionKey = keys[0]
+		return true
+	}
+	req.Records = make([]kinesisEntry, len(keys))
+	for i, key := range keys {
+		req.Records[i].PartitionKey = key
+	}
+	return true
 }
 
 func (s *Server) kinesis(ctx *fasthttp.RequestCtx, action string) {
 	var req kinesisRequest
-	if err := json.Unmarshal(ctx.PostBody(), &req); err != nil {
-		s.jsonError(ctx, kinesisJSONType, "SerializationException", "noop: bad JSON: "+err.Error())
-		return
+	if !scanKinesis(ctx.PostBody(), action, &req) {
+		if err := json.Unmarshal(ctx.PostBody(), &req); err != nil {
+			s.jsonError(ctx, kinesisJSONType, "SerializationException", "noop: bad JSON: "+err.Error())
+			return
+		}
 	}
 	ctx.Response.Header.SetContentType(kinesisJSONType)
 	switch action {

@@ -34,8 +34,10 @@ const (
 	requestBodyBytesMax = 16 << 20
 	// ReceiveMessage returns up to this many canned messages.
 	cannedMessagesMax = 10
-	// GetRecords returns up to this many canned records.
-	cannedRecordsMax = 100
+	// GetRecords returns up to this many canned records: as many as a
+	// real server hands bench's readers per call (their default Limit),
+	// so the ceiling does not need more requests per record than Sluice.
+	cannedRecordsMax = 1000
 	// cannedPayloadBytes is the size of each canned message body/record.
 	cannedPayloadBytes = 1024
 	// streamsMax bounds the stream table (names are client-chosen).

@@ -55,21 +55,51 @@ func messageID(n int64) string {
 }
 
 type sqsRequest struct {
-	QueueName           string `json:"QueueName"`
-	QueueURL            string `json:"QueueUrl"`
-	MessageBody         string `json:"MessageBody"`
-	MaxNumberOfMessages int    `json:"MaxNumberOfMessages"`
-	Entries             []struct {
-		ID          string `json:"Id"`
-		MessageBody string `json:"MessageBody"`
-	} `json:"Entries"`
+	QueueName           string     `json:"QueueName"`
+	QueueURL            string     `json:"QueueUrl"`
+	MessageBody         string     `json:"MessageBody"`
+	MaxNumberOfMessages int        `json:"MaxNumberOfMessages"`
+	Entries             []sqsEntry `json:"Entries"`
+}
+
+type sqsEntry struct {
+	ID          string `json:"Id"`
+	MessageBody string `json:"MessageBody"`
+}
+
+// scanSQS fills req for the payload-carrying actions without a full JSON
+// decode (see scan.go); false means decode it.
+func scanSQS(doc []byte, action string, req *sqsRequest) bool {
+	switch action {
+	case "SendMessage":
+		body, ok := scanOne(doc, "MessageBody")
+		req.MessageBody = body
+		return ok
+	case "SendMessageBatch":
+		ids, ok := scanStrings(doc, "Id")
+		if !ok || len(ids) == 0 {
+			return false
+		}
+		bodies, ok := scanStrings(doc, "MessageBody")
+		if !ok || len(bodies) != len(ids) {
+			return false
+		}
+		req.Entries = make([]sqsEntry, len(ids))
+		for i := range ids {
+			req.Entries[i] = sqsEntry{ID: ids[i], MessageBody: bodies[i]}
+		}
+		return true
+	}
+	return false
 }
 
 func (s *Server) sqsJSON(ctx *fasthttp.RequestCtx, action string) {
 	var req sqsRequest
-	if err := json.Unmarshal(ctx.PostBody(), &req); err != nil {
-		s.jsonError(ctx, sqsJSONType, "InvalidParameterValue", "noop: bad JSON: "+err.Error())
-		return
+	if !scanSQS(ctx.PostBody(), action, &req) {
+		if err := json.Unmarshal(ctx.PostBody(), &req); err != nil {
+			s.jsonError(ctx, sqsJSONType, "InvalidParameterValue", "noop: bad JSON: "+err.Error())
+			return
+		}
 	}
 	ctx.Response.Header.SetContentType(sqsJSONType)
 	switch action {
