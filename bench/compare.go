@@ -97,30 +97,34 @@ type TargetSummary struct {
 	Scenario    string `json:"scenario"`
 	Target      string `json:"target"`
 	Concurrency int    `json:"concurrency"`
-	Rounds      int    `json:"rounds"`
-	MsgsPerSec  Spread `json:"msgs_per_sec"`
-	OpsPerSec   Spread `json:"ops_per_sec"`
-	P50Us       Spread `json:"p50_us"`
-	P99Us       Spread `json:"p99_us"`
-	P999Us      Spread `json:"p999_us"`
-	ServerCPUUs Spread `json:"server_cpu_us_per_msg"`
-	Errors      int64  `json:"errors"`
+	// Mode is "closed" or "open" (a fixed arrival rate, RateTarget
+	// operations per second: the median over rounds).
+	Mode        string  `json:"mode"`
+	RateTarget  float64 `json:"rate_target,omitempty"`
+	Rounds      int     `json:"rounds"`
+	MsgsPerSec  Spread  `json:"msgs_per_sec"`
+	OpsPerSec   Spread  `json:"ops_per_sec"`
+	P50Us       Spread  `json:"p50_us"`
+	P99Us       Spread  `json:"p99_us"`
+	P999Us      Spread  `json:"p999_us"`
+	ServerCPUUs Spread  `json:"server_cpu_us_per_msg"`
+	Errors      int64   `json:"errors"`
 	// Median is the round whose msgs/s is closest to the median (for
 	// charts).
 	Median *Result `json:"-"`
 }
 
-// Summarize groups results by (scenario, concurrency, target), in first-seen
-// order.
+// Summarize groups results by (scenario, concurrency, mode, target), in
+// first-seen order.
 func Summarize(results []*Result) []TargetSummary {
 	type key struct {
-		scenario, target string
-		concurrency      int
+		scenario, target, mode string
+		concurrency            int
 	}
 	var order []key
 	groups := map[key][]*Result{}
 	for _, r := range results {
-		k := key{r.Scenario, r.Target, r.Concurrency}
+		k := key{r.Scenario, r.Target, r.Mode, r.Concurrency}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -129,9 +133,10 @@ func Summarize(results []*Result) []TargetSummary {
 	var out []TargetSummary
 	for _, k := range order {
 		rs := groups[k]
-		var msgs, ops, p50, p99, p999, cpu []float64
-		s := TargetSummary{Scenario: k.scenario, Target: k.target, Concurrency: k.concurrency, Rounds: len(rs)}
+		var msgs, ops, p50, p99, p999, cpu, rates []float64
+		s := TargetSummary{Scenario: k.scenario, Target: k.target, Concurrency: k.concurrency, Mode: k.mode, Rounds: len(rs)}
 		for _, r := range rs {
+			rates = append(rates, r.RateTarget)
 			msgs = append(msgs, throughputOf(r))
 			ops = append(ops, r.OpsPerSec)
 			p50 = append(p50, float64(r.Latency.P50Us))
@@ -144,6 +149,7 @@ func Summarize(results []*Result) []TargetSummary {
 		}
 		s.MsgsPerSec, s.OpsPerSec = spreadOf(msgs), spreadOf(ops)
 		s.P50Us, s.P99Us, s.P999Us, s.ServerCPUUs = spreadOf(p50), spreadOf(p99), spreadOf(p999), spreadOf(cpu)
+		s.RateTarget = spreadOf(rates).Median
 		best := rs[0]
 		for _, r := range rs {
 			if absDiff(throughputOf(r), s.MsgsPerSec.Median) < absDiff(throughputOf(best), s.MsgsPerSec.Median) {
@@ -180,7 +186,7 @@ func WriteCompare(w io.Writer, summaries []TargetSummary) error {
 	var base *TargetSummary
 	for i := range summaries {
 		s := &summaries[i]
-		if base == nil || base.Scenario != s.Scenario || base.Concurrency != s.Concurrency {
+		if base == nil || base.Scenario != s.Scenario || base.Concurrency != s.Concurrency || base.Mode != s.Mode {
 			base = s
 		}
 		cpu := "-"

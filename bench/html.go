@@ -78,13 +78,13 @@ h2{margin-top:28px;font-size:17px}
 func WriteHTML(w io.Writer, title string, results []*Result) error {
 	page := htmlPage{Title: title, Generated: time.Now().UTC().Format(time.RFC3339), Results: results}
 	type key struct {
-		scenario    string
-		concurrency int
+		scenario, mode string
+		concurrency    int
 	}
 	var order []key
 	byKey := map[key][]*Result{}
 	for _, r := range results {
-		k := key{r.Scenario, r.Concurrency}
+		k := key{r.Scenario, r.Mode, r.Concurrency}
 		if _, ok := byKey[k]; !ok {
 			order = append(order, k)
 		}
@@ -92,9 +92,16 @@ func WriteHTML(w io.Writer, title string, results []*Result) error {
 	}
 	for _, k := range order {
 		group := byKey[k]
-		g := htmlGroup{Title: fmt.Sprintf("%s, concurrency %d", k.scenario, k.concurrency)}
+		title := fmt.Sprintf("%s, concurrency %d", k.scenario, k.concurrency)
+		if k.mode == "open" {
+			title = fmt.Sprintf("%s, open loop (at most %d outstanding requests)", k.scenario, k.concurrency)
+		}
+		g := htmlGroup{Title: title}
 		for i, r := range group {
 			label := r.Target
+			if r.Mode == "open" {
+				label += " at " + formatCount(r.RateTarget) + "/s"
+			}
 			if r.Round > 0 {
 				label += fmt.Sprintf(" (round %d)", r.Round)
 			}

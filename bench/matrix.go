@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,10 +20,14 @@ import (
 )
 
 // The standard matrix (`sluice bench report`, `make bench-report`): every
-// scenario at several concurrencies against Sluice (fsync always and
-// never), the no-op ceiling and the peers, several short interleaved rounds,
-// summarised as medians with min–max into the section of bench/RESULTS.md
-// between the markers below, plus one HTML page per scenario.
+// scenario against Sluice (fsync always and never) and the no-op ceiling at
+// several concurrencies, in several short interleaved rounds; the other
+// peers (moto, goaws, kinesalite) at the concurrencies the issue targets
+// compare them at, in fewer rounds (one for slow moto); and, for the e2e
+// targets, an open-loop run of Sluice at half its own highest closed-loop
+// rate. Results are summarised as medians with min–max into the section of
+// bench/RESULTS.md between the markers below, together with a verdict on
+// each issue target (matrix_targets.go), plus one HTML page per scenario.
 
 // Markers delimit the generated part of RESULTS.md; everything outside
 // them (other engineers' sections) is kept byte for byte.
@@ -31,29 +36,67 @@ const (
 	resultsEnd   = "<!-- bench:matrix:end -->"
 )
 
+// targetKind says how a target takes part in the matrix.
+type targetKind int
+
+const (
+	kindSluice  targetKind = iota // every cell, all rounds
+	kindCeiling                   // the no-op server: every cell with a ceiling to offer
+	kindPeer                      // another emulator: the cells issue targets compare it in
+)
+
 // matrixTarget is one endpoint of the matrix.
 type matrixTarget struct {
 	Name     string
+	Kind     targetKind
 	Endpoint string
 	PID      int
-	Serves   func(service string) (protocol string, ok bool)
-	stop     func() error
+	// Protocol, when set, is the SQS protocol this target is driven with
+	// (a Sluice process also appears as its "-query" variant).
+	Protocol string
+	// Rounds is how many rounds of each cell the target runs.
+	Rounds int
+	Serves func(service string) (protocol string, ok bool)
+	stop   func() error
 	// ensure restarts the target if it died (kinesalite exits on a
 	// client-aborted request); it returns whether it had to.
 	ensure   func(ctx context.Context) (restarted bool, err error)
 	restarts int
 }
 
+// protocolFor returns the SQS protocol the target is driven with for
+// service, or false when it does not serve it.
+func (t *matrixTarget) protocolFor(service string) (string, bool) {
+	protocol, ok := t.Serves(service)
+	if ok && t.Protocol != "" && service == "sqs" {
+		protocol = t.Protocol
+	}
+	return protocol, ok
+}
+
 type matrixOptions struct {
-	ResultsPath  string
-	ReportsDir   string
-	Scenarios    []string
-	Concurrency  []int
-	Rounds       int
-	Duration     time.Duration
-	Warmup       time.Duration
+	ResultsPath string
+	ReportsDir  string
+	Scenarios   []string
+	// Concurrency lists the closed-loop concurrencies of Sluice and the
+	// ceiling; PeerConcurrency those of the other peers (plus the cells
+	// an issue target compares a peer in).
+	Concurrency     []int
+	PeerConcurrency []int
+	// Rounds is for Sluice and the ceiling, PeerRounds for the other
+	// peers, and SlowPeers run a single round.
+	Rounds     int
+	PeerRounds int
+	SlowPeers  []string
+	Duration   time.Duration
+	Warmup     time.Duration
+	// RateDuration is the measured interval of the open-loop half-rate
+	// runs; 0 skips them.
+	RateDuration time.Duration
 	Size         SizeDist
 	Prefill      int
+	// Batches overrides the batch size per scenario.
+	Batches      map[string]int
 	Peers        []string
 	SluiceCmd    string
 	Fsync        []string
@@ -62,20 +105,32 @@ type matrixOptions struct {
 	Command      string // the command line, for the report
 }
 
+// Open-loop cells drive at most this many outstanding operations, with
+// this many SQS consumers.
+const (
+	openLoopConcurrency = 64
+	openLoopConsumers   = 16
+)
+
 func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sluice bench report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := matrixOptions{Size: DefaultConfig().Size}
-	var scenarios, concurrency, peerList, fsync string
+	var scenarios, concurrency, peerConcurrency, peerList, slowPeers, fsync, batches string
 	fs.StringVar(&o.ResultsPath, "results", "bench/RESULTS.md", "results file; only the generated section is rewritten")
 	fs.StringVar(&o.ReportsDir, "reports", "bench/reports", "directory for the HTML reports")
 	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated scenarios")
-	fs.StringVar(&concurrency, "concurrency", "1,16,64", "comma-separated concurrencies")
-	fs.IntVar(&o.Rounds, "rounds", 3, "interleaved rounds per cell")
-	fs.DurationVar(&o.Duration, "duration", 700*time.Millisecond, "measured interval per run")
+	fs.StringVar(&concurrency, "concurrency", "1,16,64", "comma-separated concurrencies of Sluice and the no-op ceiling")
+	fs.StringVar(&peerConcurrency, "peer-concurrency", "16", "comma-separated concurrencies of the other peers (the cells issue targets compare them in are added)")
+	fs.IntVar(&o.Rounds, "rounds", 3, "interleaved rounds per cell for Sluice and the ceiling")
+	fs.IntVar(&o.PeerRounds, "peer-rounds", 2, "rounds per cell for the other peers")
+	fs.StringVar(&slowPeers, "slow-peers", "moto", "peers that run one round per cell")
+	fs.DurationVar(&o.Duration, "duration", time.Second, "measured interval per closed-loop run")
 	fs.DurationVar(&o.Warmup, "warmup", 100*time.Millisecond, "warmup per run")
+	fs.DurationVar(&o.RateDuration, "rate-duration", 2*time.Second, "measured interval of the open-loop runs at half the max rate (0 skips them)")
 	fs.Var(&o.Size, "size", "payload size (default 1024)")
 	fs.IntVar(&o.Prefill, "prefill", 20000, "prefill for the read scenarios (bounded to 2 s of sending per run)")
+	fs.StringVar(&batches, "batches", "kinesis-put-batch=500", "per-scenario batch sizes, scenario=N,…")
 	fs.StringVar(&peerList, "peers", "noop,moto,goaws,kinesalite", "reference servers to include (started if not running)")
 	fs.StringVar(&o.SluiceCmd, "sluice-cmd", "{sluice} serve --addr {addr} --data {dir} --fsync {fsync}",
 		"how to start Sluice; {sluice}, {addr}, {dir} and {fsync} are substituted; empty skips Sluice")
@@ -93,14 +148,20 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	} else {
 		o.Scenarios = splitList(scenarios)
 	}
-	for _, c := range splitList(concurrency) {
-		n, err := strconv.Atoi(c)
-		if err != nil || n < 1 {
-			return fmt.Errorf("%w: concurrency %q", ErrBadConfig, c)
-		}
-		o.Concurrency = append(o.Concurrency, n)
+	var err error
+	if o.Concurrency, err = parseConcurrencies(concurrency); err != nil {
+		return err
 	}
-	o.Peers, o.Fsync = splitList(peerList), splitList(fsync)
+	if o.PeerConcurrency, err = parseConcurrencies(peerConcurrency); err != nil {
+		return err
+	}
+	if o.Batches, err = parseBatches(batches); err != nil {
+		return err
+	}
+	if o.Rounds < 1 || o.PeerRounds < 1 {
+		return fmt.Errorf("%w: --rounds and --peer-rounds must be at least 1", ErrBadConfig)
+	}
+	o.Peers, o.SlowPeers, o.Fsync = splitList(peerList), splitList(slowPeers), splitList(fsync)
 	if o.SluiceBinary == "" {
 		self, err := os.Executable()
 		if err != nil {
@@ -121,58 +182,131 @@ func splitList(s string) []string {
 	return out
 }
 
+func parseConcurrencies(list string) ([]int, error) {
+	var out []int
+	for _, c := range splitList(list) {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 1 || n > 4096 {
+			return nil, fmt.Errorf("%w: concurrency %q", ErrBadConfig, c)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func parseBatches(list string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, item := range splitList(list) {
+		name, value, ok := strings.Cut(item, "=")
+		n, err := strconv.Atoi(value)
+		if _, known := LookupScenario(name); !ok || !known || err != nil || n < 1 {
+			return nil, fmt.Errorf("%w: batch %q: want scenario=N", ErrBadConfig, item)
+		}
+		out[name] = n
+	}
+	return out, nil
+}
+
+// loadAverage returns the 1-minute load average, or -1.
+func loadAverage() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	fields := strings.Fields(string(data))
+	if len(fields) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+// loadStats tracks the 1-minute load average over the matrix.
+type loadStats struct{ start, end, max float64 }
+
+func (l *loadStats) sample() {
+	v := loadAverage()
+	l.end = v
+	l.max = max(l.max, v)
+}
+
 func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
 	started := time.Now()
+	load := loadStats{start: loadAverage()}
+	load.max = load.start
 	targets, notes, cleanup := startMatrixTargets(ctx, o, log)
 	defer cleanup()
+	cells, err := planMatrix(o, targets)
+	if err != nil {
+		return err
+	}
 	failures := map[string]*failureNote{}
 	var failureOrder []string
 	var all []*Result
-	for _, name := range o.Scenarios {
-		scenario, ok := LookupScenario(name)
-		if !ok {
-			return fmt.Errorf("%w: %q", ErrUnknownScenario, name)
-		}
-		for _, conc := range o.Concurrency {
-			for round := 1; round <= o.Rounds; round++ {
-				for _, t := range targets {
-					protocol, ok := t.Serves(scenario.Service)
-					if !ok {
-						continue
-					}
-					if t.ensure != nil {
-						restarted, err := t.ensure(ctx)
-						if err != nil {
-							return fmt.Errorf("bench: restart %s: %w", t.Name, err)
-						}
-						if restarted {
-							t.restarts++
-							fmt.Fprintf(log, "(%s had exited and was restarted) ", t.Name)
-						}
-					}
-					cfg := DefaultConfig()
-					cfg.Endpoint, cfg.Target, cfg.ServerPID, cfg.Protocol = t.Endpoint, t.Name, t.PID, protocol
-					cfg.Concurrency, cfg.Duration, cfg.Warmup, cfg.Size = conc, o.Duration, o.Warmup, o.Size
-					cfg.Prefill, cfg.PrefillTimeout, cfg.Grace = o.Prefill, 2*time.Second, 2*time.Second
-					fmt.Fprintf(log, "%s c=%d round %d/%d %s … ", name, conc, round, o.Rounds, t.Name)
-					res, err := RunScenario(ctx, name, cfg)
-					if err != nil {
-						if ctx.Err() != nil {
-							return ctx.Err()
-						}
-						fmt.Fprintf(log, "failed: %v\n", err)
-						key := t.Name + " " + name
-						if failures[key] == nil {
-							failures[key] = &failureNote{first: truncate(err.Error(), 240)}
-							failureOrder = append(failureOrder, key)
-						}
-						failures[key].count++
-						continue
-					}
-					res.Round = round
-					fmt.Fprintf(log, "%s msg/s p99 %s errors %d\n", formatCount(throughputOf(res)), formatMicros(float64(res.Latency.P99Us)), res.Errors)
-					all = append(all, res)
+	for _, cell := range cells {
+		rates := map[*matrixTarget]float64{}
+		if cell.Open {
+			for _, t := range cell.Targets {
+				best := bestClosedRate(all, cell.Scenario.Name, t.Name)
+				if best <= 0 {
+					notes = append(notes, fmt.Sprintf("%s: no closed-loop %s result, so no run at half its max rate", t.Name, cell.Scenario.Name))
+					continue
 				}
+				rates[t] = best / 2
+			}
+		}
+		rounds := 0
+		for _, t := range cell.Targets {
+			rounds = max(rounds, t.Rounds)
+		}
+		for round := 1; round <= rounds; round++ {
+			for _, t := range cell.Targets {
+				if round > t.Rounds || (cell.Open && rates[t] <= 0) {
+					continue
+				}
+				if t.ensure != nil {
+					restarted, err := t.ensure(ctx)
+					if err != nil {
+						return fmt.Errorf("bench: restart %s: %w", t.Name, err)
+					}
+					if restarted {
+						t.restarts++
+						fmt.Fprintf(log, "(%s had exited and was restarted) ", t.Name)
+					}
+				}
+				protocol, _ := t.protocolFor(cell.Scenario.Service)
+				cfg := DefaultConfig()
+				cfg.Endpoint, cfg.Target, cfg.ServerPID, cfg.Protocol = t.Endpoint, t.Name, t.PID, protocol
+				cfg.Concurrency, cfg.Duration, cfg.Warmup, cfg.Size = cell.Concurrency, o.Duration, o.Warmup, o.Size
+				cfg.Prefill, cfg.PrefillTimeout, cfg.Grace = o.Prefill, 2*time.Second, 2*time.Second
+				cfg.Batch = o.Batches[cell.Scenario.Name]
+				label := fmt.Sprintf("c=%d", cell.Concurrency)
+				if cell.Open {
+					cfg.Rate, cfg.Duration, cfg.Consumers = rates[t], o.RateDuration, openLoopConsumers
+					label = fmt.Sprintf("open %s/s", formatCount(rates[t]))
+				}
+				fmt.Fprintf(log, "%s %s round %d/%d %s … ", cell.Scenario.Name, label, round, t.Rounds, t.Name)
+				res, err := RunScenario(ctx, cell.Scenario.Name, cfg)
+				load.sample()
+				if err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					fmt.Fprintf(log, "failed: %v\n", err)
+					key := t.Name + " " + cell.Scenario.Name
+					if failures[key] == nil {
+						failures[key] = &failureNote{first: truncate(err.Error(), 240)}
+						failureOrder = append(failureOrder, key)
+					}
+					failures[key].count++
+					continue
+				}
+				res.Round = round
+				fmt.Fprintf(log, "%s msg/s p99 %s errors %d\n", formatCount(throughputOf(res)), formatMicros(float64(res.Latency.P99Us)), res.Errors)
+				all = append(all, res)
 			}
 		}
 	}
@@ -203,8 +337,21 @@ func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
 			return err
 		}
 	}
-	section := renderMatrix(o, DescribeMachine(o.CacheDir), targets, summaries, notes, time.Since(started))
+	load.sample()
+	section := renderMatrix(o, DescribeMachine(o.CacheDir), targets, summaries, notes, time.Since(started), load)
 	return RewriteResults(o.ResultsPath, section)
+}
+
+// bestClosedRate is the highest median closed-loop rate of target in
+// scenario over the concurrencies run so far.
+func bestClosedRate(results []*Result, scenario, target string) float64 {
+	best := 0.0
+	for _, s := range Summarize(results) {
+		if s.Scenario == scenario && s.Target == target && s.Mode == "closed" {
+			best = max(best, s.MsgsPerSec.Median)
+		}
+	}
+	return best
 }
 
 // failureNote condenses the failed runs of one target and scenario.
@@ -242,8 +389,16 @@ func startMatrixTargets(ctx context.Context, o matrixOptions, log io.Writer) ([]
 				notes = append(notes, fmt.Sprintf("Sluice with --fsync %s was not benchmarked: %s", mode, truncate(err.Error(), 300)))
 				continue
 			}
+			t.Kind, t.Rounds = kindSluice, o.Rounds
 			targets = append(targets, &t)
 			stops = append(stops, t.stop)
+		}
+		// The same processes over the SQS query protocol, for the cells
+		// that compare Sluice with a query-only peer (goaws).
+		for _, t := range slices.Clone(targets) {
+			variant := *t
+			variant.Name, variant.Protocol, variant.stop = t.Name+"-query", "query", nil
+			targets = append(targets, &variant)
 		}
 	}
 	m := &peers.Manager{Dir: o.CacheDir, Sluice: o.SluiceBinary, Log: func(format string, a ...any) { fmt.Fprintf(log, format+"\n", a...) }}
@@ -264,7 +419,13 @@ func startMatrixTargets(ctx context.Context, o matrixOptions, log io.Writer) ([]
 			stops = append(stops, func() error { return m.Stop([]string{name}) })
 		}
 		peer := s.Peer
-		t := &matrixTarget{Name: peer.Name, Endpoint: s.Endpoint, PID: s.PID, Serves: func(service string) (string, bool) {
+		kind, rounds := kindPeer, o.PeerRounds
+		if peer.Name == "noop" {
+			kind, rounds = kindCeiling, o.Rounds
+		} else if slices.Contains(o.SlowPeers, peer.Name) {
+			rounds = 1
+		}
+		t := &matrixTarget{Name: peer.Name, Kind: kind, Rounds: rounds, Endpoint: s.Endpoint, PID: s.PID, Serves: func(service string) (string, bool) {
 			for _, protocol := range []string{"json", "query"} {
 				if peer.Serves(service, protocol) {
 					return protocol, true
@@ -400,101 +561,4 @@ func spliceSection(doc, section string) string {
 		return "# Benchmark results\n\n" + block + "\n"
 	}
 	return strings.TrimRight(doc, "\n") + "\n\n" + block + "\n"
-}
-
-// renderMatrix renders the generated section as Markdown.
-func renderMatrix(o matrixOptions, m Machine, targets []*matrixTarget, summaries []TargetSummary, notes []string, took time.Duration) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "## Standard matrix (SQS and Kinesis)\n\n")
-	fmt.Fprintf(&b, "- Machine: %d cores, %s, %s; data disk %s\n", m.Cores, m.CPUModel, m.Kernel, m.Disk)
-	fmt.Fprintf(&b, "- Commit: %s; generated %s in %s\n", m.Commit, time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second))
-	fmt.Fprintf(&b, "- Command: `%s` (each cell: %d interleaved rounds of %s after %s warmup, %s-byte messages; median with min–max)\n",
-		strings.TrimSpace(o.Command), o.Rounds, o.Duration, o.Warmup, o.Size)
-	fmt.Fprintf(&b, "- Targets:")
-	for _, t := range targets {
-		fmt.Fprintf(&b, " %s", t.Name)
-	}
-	fmt.Fprintf(&b, ". `noop` is the ceiling (HTTP + SDK, no work). goaws speaks only the SQS query protocol, so its rows use `--protocol query`; all other SQS rows use JSON. Client and servers share the same cores.\n")
-	fmt.Fprintf(&b, "- msgs/s counts messages moved by the scenario's requests (deliveries for consumer-side counts); latency is per request, or end-to-end delivery for the e2e scenarios (noop serves canned messages, so it has no e2e latency, and its e2e consumers spin on canned replies and starve the producers: its e2e throughput is not a ceiling). Requests still in flight 2 s after a run count as Abandoned errors. HTML reports: `bench/reports/<scenario>.html`.\n")
-	for _, n := range notes {
-		fmt.Fprintf(&b, "- Note: %s\n", n)
-	}
-	byScenario := map[string][]TargetSummary{}
-	for _, s := range summaries {
-		byScenario[s.Scenario] = append(byScenario[s.Scenario], s)
-	}
-	for _, name := range o.Scenarios {
-		rows := byScenario[name]
-		if len(rows) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "\n### %s\n\n", name)
-		fmt.Fprintf(&b, "| conc | target | msgs/s (min–max) | p50 | p99 (min–max) | p99.9 | errors | server µs/msg | × ceiling |\n")
-		fmt.Fprintf(&b, "|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
-		for _, s := range rows {
-			ceiling := findSummary(rows, s.Concurrency, "noop")
-			ratio := "-"
-			if ceiling != nil {
-				ratio = formatRatio(s.MsgsPerSec.Median, ceiling.MsgsPerSec.Median)
-			}
-			cpu := "-"
-			if s.ServerCPUUs.Median > 0 {
-				cpu = fmt.Sprintf("%.1f", s.ServerCPUUs.Median)
-			}
-			fmt.Fprintf(&b, "| %d | %s | %s (%s–%s) | %s | %s (%s–%s) | %s | %d | %s | %s |\n",
-				s.Concurrency, s.Target, formatCount(s.MsgsPerSec.Median), formatCount(s.MsgsPerSec.Min), formatCount(s.MsgsPerSec.Max),
-				formatMicros(s.P50Us.Median), formatMicros(s.P99Us.Median), formatMicros(s.P99Us.Min), formatMicros(s.P99Us.Max),
-				formatMicros(s.P999Us.Median), s.Errors, cpu, ratio)
-		}
-		writeSluiceRatios(&b, rows)
-	}
-	return b.String()
-}
-
-func findSummary(rows []TargetSummary, concurrency int, target string) *TargetSummary {
-	for i := range rows {
-		if rows[i].Concurrency == concurrency && rows[i].Target == target {
-			return &rows[i]
-		}
-	}
-	return nil
-}
-
-// writeSluiceRatios adds, per Sluice target, its throughput and p99 as a
-// multiple of each other target's.
-func writeSluiceRatios(b *strings.Builder, rows []TargetSummary) {
-	var others []string
-	seen := map[string]bool{}
-	for _, s := range rows {
-		if !seen[s.Target] {
-			seen[s.Target] = true
-			if !strings.HasPrefix(s.Target, "sluice") {
-				others = append(others, s.Target)
-			}
-		}
-	}
-	header := false
-	for _, s := range rows {
-		if !strings.HasPrefix(s.Target, "sluice") {
-			continue
-		}
-		if !header {
-			fmt.Fprintf(b, "\nSluice ÷ peer (msgs/s ratio, p99 ratio):\n\n| conc | target |")
-			for _, o := range others {
-				fmt.Fprintf(b, " ÷ %s |", o)
-			}
-			fmt.Fprintf(b, "\n|---:|---|%s\n", strings.Repeat("---:|", len(others)))
-			header = true
-		}
-		fmt.Fprintf(b, "| %d | %s |", s.Concurrency, s.Target)
-		for _, o := range others {
-			peer := findSummary(rows, s.Concurrency, o)
-			if peer == nil {
-				fmt.Fprintf(b, " - |")
-				continue
-			}
-			fmt.Fprintf(b, " %s, p99 %s |", formatRatio(s.MsgsPerSec.Median, peer.MsgsPerSec.Median), formatRatio(s.P99Us.Median, peer.P99Us.Median))
-		}
-		fmt.Fprintf(b, "\n")
-	}
 }

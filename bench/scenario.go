@@ -18,7 +18,10 @@ type Scenario struct {
 	Name    string
 	Service string // "sqs", "kinesis", …
 	Summary string
-	Prepare func(ctx context.Context, env *Env) (*Workload, func(context.Context) error, error)
+	// EndToEnd marks scenarios whose latency is delivery (producers and
+	// consumers together); the no-op server has none to offer.
+	EndToEnd bool
+	Prepare  func(ctx context.Context, env *Env) (*Workload, func(context.Context) error, error)
 }
 
 // scenarioSets lists the scenario files. A new service adds one file with a

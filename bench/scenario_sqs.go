@@ -21,8 +21,8 @@ func sqsScenarios() []*Scenario {
 		{Name: "sqs-send", Service: "sqs", Summary: "SendMessage, one message per request", Prepare: prepareSQSSend(false)},
 		{Name: "sqs-send-batch", Service: "sqs", Summary: "SendMessageBatch, --batch messages per request (default 10)", Prepare: prepareSQSSend(true)},
 		{Name: "sqs-recv-delete", Service: "sqs", Summary: "prefill --prefill messages, then ReceiveMessage + DeleteMessageBatch until drained", Prepare: prepareSQSRecvDelete},
-		{Name: "sqs-e2e", Service: "sqs", Summary: "producers send while consumers receive+delete; latency from the send time in the body", Prepare: prepareSQSE2E(false)},
-		{Name: "sqs-fifo", Service: "sqs", Summary: "sqs-e2e on a FIFO queue over --groups message groups, checking per-group order", Prepare: prepareSQSE2E(true)},
+		{Name: "sqs-e2e", Service: "sqs", Summary: "producers send while consumers receive+delete; latency from the send time in the body", EndToEnd: true, Prepare: prepareSQSE2E(false)},
+		{Name: "sqs-fifo", Service: "sqs", Summary: "sqs-e2e on a FIFO queue over --groups message groups, checking per-group order", EndToEnd: true, Prepare: prepareSQSE2E(true)},
 	}
 }
 
