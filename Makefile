@@ -87,7 +87,9 @@ clean:
 
 # ---- bench: `sluice bench` (owned by the bench engineer; edit only this block) ----
 #   make bench-report         the standard matrix → bench/RESULTS.md (its marked
-#                             section) and bench/reports/*.html; < 15 min on 2 cores
+#                             section, with a verdict on every issue 3/4 target)
+#                             and bench/reports/*.html; ~8 min on 2 cores
+#                             (BENCH_REPORT_FLAGS=--help lists the knobs)
 #   make bench-peers-start    noop, moto, goaws, kinesalite on 127.0.0.1:4601-4604
 #   make bench-peers-stop / bench-peers-status
 # Peers' tools install on first use into .cache/ (goaws via go install, kinesalite
