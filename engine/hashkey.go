@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"strconv"
 )
 
 // Uint128 is an unsigned 128-bit integer: a Kinesis hash key. Partition keys
@@ -69,32 +70,18 @@ func (u Uint128) String() string {
 // AppendDecimal appends u in decimal to dst.
 func (u Uint128) AppendDecimal(dst []byte) []byte {
 	if u.Hi == 0 {
-		return appendUint64(dst, u.Lo)
+		return strconv.AppendUint(dst, u.Lo, 10)
 	}
 	// 2^128 < 10^39: at most three base-10^19 limbs.
 	q, low := u.divmod10e19()
 	high, mid := q.divmod10e19()
 	if high.Lo != 0 {
-		dst = appendUint64(dst, high.Lo)
+		dst = strconv.AppendUint(dst, high.Lo, 10)
 		dst = appendPadded19(dst, mid)
 	} else {
-		dst = appendUint64(dst, mid)
+		dst = strconv.AppendUint(dst, mid, 10)
 	}
 	return appendPadded19(dst, low)
-}
-
-func appendUint64(dst []byte, v uint64) []byte {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return append(dst, buf[i:]...)
 }
 
 func appendPadded19(dst []byte, v uint64) []byte {

@@ -3,6 +3,7 @@ package kinesis
 import (
 	"errors"
 	"math/bits"
+	"strconv"
 )
 
 // Sequence numbers.
@@ -168,7 +169,7 @@ func appendDecimal188(dst []byte, w seqWords) []byte {
 				continue
 			}
 			started = true
-			dst = appendUint(dst, c)
+			dst = strconv.AppendUint(dst, c, 10)
 			continue
 		}
 		var buf [19]byte
@@ -179,19 +180,4 @@ func appendDecimal188(dst []byte, w seqWords) []byte {
 		dst = append(dst, buf[:]...)
 	}
 	return dst
-}
-
-// appendUint appends v in decimal.
-func appendUint(dst []byte, v uint64) []byte {
-	var buf [20]byte
-	i := len(buf)
-	for {
-		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return append(dst, buf[i:]...)
 }
