@@ -201,7 +201,7 @@ func fillRequest(client *http.Client, url string, query bool, c byte, n int, wan
 
 // TestLargeResponseCost asserts what a large answer costs the server: with
 // Response.Grow, a 4 MiB response is neither allocated nor copied per
-// request once the pool is warm (before, each cost a fresh buffer plus a
+// request once the pool is warm, bar the odd pool miss (before, each cost a fresh buffer plus a
 // copy into fasthttp's: ~8 MiB allocated per request). Method: drive the
 // handler directly, write each response to io.Discard, and measure bytes
 // allocated per request with runtime.MemStats.
@@ -243,8 +243,11 @@ func TestLargeResponseCost(t *testing.T) {
 		do()
 	}
 	runtime.ReadMemStats(&after)
+	// A sync.Pool Get on another P than the Put can miss (the goroutine
+	// may migrate), costing one 8 MiB buffer now and then: allow two misses
+	// in the rounds. Without the pool this is ~8 MiB per request.
 	perRequest := (after.TotalAlloc - before.TotalAlloc) / rounds
-	if perRequest > 64<<10 {
+	if perRequest > 1<<20 {
 		t.Fatalf("a %d-byte response allocated %d bytes per request; want it served from the pool without a copy", n, perRequest)
 	}
 }
