@@ -202,12 +202,14 @@ const inlineRoundsMax = 4
 // writer state and writes the queue itself, saving the hand-off to the
 // writer goroutine and back. Appenders arriving meanwhile queue without
 // waking the writer, and the leader writes them as the next batch (group
-// commit as before), for at most inlineRoundsMax batches. Syncs stay with
+// commit as before, coalesceLocked included), for at most inlineRoundsMax
+// batches. Syncs stay with
 // the writer goroutine: the leader wakes it when something needs one.
 func (l *Log) writeInline() {
 	w := &l.w
 	l.mu.Lock()
 	for round := 0; len(l.mu.queue) > 0 && round < inlineRoundsMax; round++ {
+		l.coalesceLocked()
 		reqs := l.mu.queue
 		l.mu.queue = w.spare
 		w.spare = nil
