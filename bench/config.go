@@ -125,6 +125,7 @@ type Env struct {
 	SQS     sqsAPI
 	Kinesis *kinesis.Client
 	conns   *connTracker
+	http    *http.Client // every client's HTTP client
 }
 
 // Close ends every connection the run's clients opened, so idle keep-alive
@@ -190,7 +191,10 @@ func NewEnv(ctx context.Context, cfg Config) (*Env, error) {
 	conns := cfg.Concurrency + cfg.Consumers + idleConnsSlack
 	tracker := &connTracker{conns: map[*trackedConn]struct{}{}}
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	transport := awshttp.NewBuildableClient().
+	// The SDK's BuildableClient, so that loading the configuration can add
+	// a custom CA bundle (AWS_CA_BUNDLE) to its transport; the clients then
+	// use that transport behind ownBodyTransport.
+	buildable := awshttp.NewBuildableClient().
 		WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConns = conns * 2
 			t.MaxIdleConnsPerHost = conns
@@ -199,13 +203,10 @@ func NewEnv(ctx context.Context, cfg Config) (*Env, error) {
 			// end all of the run's connections.
 			t.DialContext = tracker.dial(dialer)
 		}).
-		GetTransport()
-	// A plain http.Client (not the SDK's BuildableClient) so the SDK uses
-	// the wrapped transport as is.
-	httpClient := &http.Client{Transport: ownBodyTransport{base: transport}, Timeout: 60 * time.Second}
+		WithTimeout(60 * time.Second)
 
 	opts := []func(*config.LoadOptions) error{
-		config.WithHTTPClient(httpClient),
+		config.WithHTTPClient(buildable),
 		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
 	}
 	region := cfg.Region
@@ -222,7 +223,13 @@ func NewEnv(ctx context.Context, cfg Config) (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: load AWS config: %w", err)
 	}
-	env := &Env{Config: cfg, conns: tracker}
+	loaded, ok := awsCfg.HTTPClient.(*awshttp.BuildableClient)
+	if !ok {
+		return nil, fmt.Errorf("bench: load AWS config: HTTP client replaced by a %T", awsCfg.HTTPClient)
+	}
+	httpClient := &http.Client{Transport: ownBodyTransport{base: loaded.GetTransport()}, Timeout: loaded.GetTimeout()}
+	awsCfg.HTTPClient = httpClient
+	env := &Env{Config: cfg, conns: tracker, http: httpClient}
 	env.Kinesis = kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)

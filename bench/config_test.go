@@ -2,8 +2,13 @@ package bench
 
 import (
 	"bytes"
+	"context"
+	"encoding/pem"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -106,5 +111,43 @@ func TestOwnBodyTransport(t *testing.T) {
 				t.Fatalf("GetBody gave %d bytes", len(data))
 			}
 		})
+	}
+}
+
+// TestNewEnvAppliesCABundle checks that a custom CA bundle named by
+// AWS_CA_BUNDLE (which the SDK applies only to its own BuildableClient)
+// reaches the transport bench's clients use: a TLS server whose
+// certificate is only in the bundle is trusted.
+func TestNewEnvAppliesCABundle(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
+	defer srv.Close()
+	bundle := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		bundle  string
+		trusted bool
+	}{{"", false}, {bundle, true}} {
+		t.Setenv("AWS_CA_BUNDLE", tc.bundle)
+		if tc.bundle == "" {
+			if err := os.Unsetenv("AWS_CA_BUNDLE"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cfg := DefaultConfig()
+		cfg.Endpoint = srv.URL
+		env, err := NewEnv(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("bundle %q: %v", tc.bundle, err)
+		}
+		resp, err := env.http.Get(srv.URL)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		env.Close()
+		if trusted := err == nil; trusted != tc.trusted {
+			t.Errorf("bundle %q: request error %v, want trusted=%v", tc.bundle, err, tc.trusted)
+		}
 	}
 }
