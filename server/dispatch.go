@@ -113,7 +113,7 @@ func (s *Server) detectProtocol(x *exchange) {
 }
 
 func (s *Server) route(x *exchange) error {
-	x.req.Path = string(x.ctx.Path())
+	x.req.Path = s.strings.get(x.ctx.Path())
 	x.req.Body = x.ctx.PostBody()
 	x.req.Host = s.urlHost(x.ctx)
 	if x.req.Protocol == awsproto.ProtocolQuery {
@@ -151,7 +151,7 @@ func (s *Server) routeTarget(x *exchange) error {
 		return awsproto.ErrUnknownOperation.WithMessage("Operation " + quoteName(target) + " is not supported.")
 	}
 	x.handler = h
-	x.req.Operation = string(operation)
+	x.req.Operation = s.strings.get(operation) // a registered name
 	x.opLabel = x.req.Operation
 	return nil
 }
@@ -250,25 +250,48 @@ func (s *Server) authenticate(x *exchange, presigned presignedParams) error {
 	return nil
 }
 
-// urlHost returns the host[:port] clients should use in URLs.
+// urlHost returns the host[:port] clients should use in URLs:
+// Config.Hostname if it has a port; else Hostname with the port of the Host
+// header or, failing that, of the local address; with no Hostname, the Host
+// header or the local address. Strings come from the string cache.
 func (s *Server) urlHost(ctx *fasthttp.RequestCtx) string {
 	requestHost := ctx.Host()
-	if s.cfg.Hostname == "" {
-		if len(requestHost) == 0 {
-			return ctx.LocalAddr().String()
-		}
-		return string(requestHost)
-	}
-	if _, _, err := net.SplitHostPort(s.cfg.Hostname); err == nil {
+	switch {
+	case s.cfg.Hostname == "" && len(requestHost) > 0:
+		return s.strings.get(requestHost)
+	case s.cfg.Hostname == "":
+		return ctx.LocalAddr().String()
+	case s.urlHostPrefix == "": // Hostname has a port
 		return s.cfg.Hostname
 	}
-	if _, port, err := net.SplitHostPort(string(requestHost)); err == nil {
-		return net.JoinHostPort(s.cfg.Hostname, port)
+	var scratch [stringCacheBytesMax]byte
+	b := append(scratch[:0], s.urlHostPrefix...)
+	if port, ok := hostPort(requestHost); ok {
+		b = append(b, port...)
+	} else if tcp, ok := ctx.LocalAddr().(*net.TCPAddr); ok {
+		b = strconv.AppendInt(b, int64(tcp.Port), 10)
+	} else {
+		return s.cfg.Hostname
 	}
-	if tcp, ok := ctx.LocalAddr().(*net.TCPAddr); ok {
-		return net.JoinHostPort(s.cfg.Hostname, strconv.Itoa(tcp.Port))
+	return s.strings.get(b)
+}
+
+// hostPort returns the port of a Host header value ("host:port",
+// "[v6]:port"), if it has a numeric one.
+func hostPort(host []byte) ([]byte, bool) {
+	i := bytes.LastIndexByte(host, ':')
+	if i < 0 || i == len(host)-1 || bytes.IndexByte(host[i+1:], ']') >= 0 {
+		return nil, false
 	}
-	return s.cfg.Hostname
+	if host[0] != '[' && bytes.IndexByte(host[:i], ':') >= 0 {
+		return nil, false // a bare IPv6 address, no port
+	}
+	for _, c := range host[i+1:] {
+		if c < '0' || c > '9' {
+			return nil, false
+		}
+	}
+	return host[i+1:], true
 }
 
 // quoteName renders an untrusted operation name for an error message,

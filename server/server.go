@@ -48,6 +48,11 @@ type Server struct {
 
 	exchanges sync.Pool // *exchange
 	buffers   bufferPool
+	strings   *stringCache
+	// urlHostPrefix is "Hostname:" (bracketed for IPv6) when
+	// Config.Hostname has no port, to which urlHost appends the request's;
+	// "" otherwise.
+	urlHostPrefix string
 }
 
 // newServer builds a Server over anything that can Reset; New wraps it for
@@ -63,6 +68,10 @@ func newServer(db resetter, cfg Config) (*Server, error) {
 		log:      cfg.Logger,
 		byName:   make(map[string]*Service),
 		byTarget: make(map[string]*Service),
+		strings:  newStringCache(),
+	}
+	if _, _, err := net.SplitHostPort(cfg.Hostname); cfg.Hostname != "" && err != nil {
+		s.urlHostPrefix = net.JoinHostPort(cfg.Hostname, "")
 	}
 	s.baseCtx, s.cancel = context.WithCancel(context.Background())
 	m, err := newMetrics()

@@ -158,7 +158,10 @@ type Request struct {
 	AccessKeyID string
 	// Host is host[:port] for URLs that clients will call back
 	// (queue URLs): Config.Hostname (with the request's port when Hostname
-	// has none) or else the request's Host header.
+	// has none) or else the request's Host header. Like Path and
+	// Operation, it is an ordinary string (safe to keep after the handler
+	// returns), shared between requests with the same value so that it
+	// costs no allocation per request.
 	Host string
 	// Path is the request's URL path (SQS query requests name the queue in it).
 	Path string

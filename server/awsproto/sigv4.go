@@ -137,12 +137,18 @@ func (sig *Signature) fill(credential, signedHeaders, signature string) error {
 // "AKID/YYYYMMDD/SERVICE/aws4_request" when sigv4a is true).
 func ParseCredential(s string, sigv4a bool) (Credential, error) {
 	var c Credential
-	parts := strings.Split(s, "/")
+	// Split into at most five parts plus a marker for "more", without
+	// allocating: every signed request goes through here.
+	var parts [6]string
+	n := 0
+	for rest, more := s, true; more && n < len(parts); n++ {
+		parts[n], rest, more = strings.Cut(rest, "/")
+	}
 	want := 5
 	if sigv4a {
 		want = 4
 	}
-	if len(parts) != want || parts[want-1] != "aws4_request" {
+	if n != want || parts[want-1] != "aws4_request" {
 		return c, incompleteSignature("credential must have the form AKID/DATE/REGION/SERVICE/aws4_request")
 	}
 	c.AccessKeyID, c.Date = parts[0], parts[1]
