@@ -148,6 +148,11 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	} else {
 		o.Scenarios = splitList(scenarios)
 	}
+	for _, name := range o.Scenarios {
+		if _, ok := LookupScenario(name); !ok {
+			return fmt.Errorf("%w: %q", ErrUnknownScenario, name)
+		}
+	}
 	var err error
 	if o.Concurrency, err = parseConcurrencies(concurrency); err != nil {
 		return err
@@ -234,6 +239,9 @@ func (l *loadStats) sample() {
 }
 
 func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
+	if err := checkResultsFile(o.ResultsPath); err != nil {
+		return err
+	}
 	started := time.Now()
 	load := loadStats{start: loadAverage()}
 	load.max = load.start
@@ -530,15 +538,24 @@ func waitListening(ctx context.Context, addr string, exited <-chan error) error 
 	}
 }
 
+// ErrResultsMarkers reports a results file whose generated-section markers
+// are damaged (one missing, repeated, or out of order): rewriting it would
+// append a second section or swallow someone else's text.
+var ErrResultsMarkers = errors.New("bench: results file markers damaged")
+
 // RewriteResults replaces the generated section of the results file (between
 // the markers), keeping everything else. A file without markers gets the
-// section appended; a missing file is created.
+// section appended; a missing file is created; damaged markers are an
+// error (ErrResultsMarkers) and leave the file alone.
 func RewriteResults(path, section string) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("bench: %w", err)
 	}
-	updated := spliceSection(string(old), section)
+	updated, err := spliceSection(string(old), section)
+	if err != nil {
+		return fmt.Errorf("%w (%s)", err, path)
+	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(updated), 0o644); err != nil {
 		return fmt.Errorf("bench: %w", err)
@@ -549,16 +566,34 @@ func RewriteResults(path, section string) error {
 	return nil
 }
 
+// checkResultsFile fails early (before a matrix runs for minutes) when the
+// results file cannot be rewritten.
+func checkResultsFile(path string) error {
+	old, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if _, err := spliceSection(string(old), ""); err != nil {
+		return fmt.Errorf("%w (%s)", err, path)
+	}
+	return nil
+}
+
 // spliceSection puts section between the markers of doc.
-func spliceSection(doc, section string) string {
+func spliceSection(doc, section string) (string, error) {
 	block := resultsBegin + "\n" + strings.TrimRight(section, "\n") + "\n" + resultsEnd
-	begin := strings.Index(doc, resultsBegin)
-	end := strings.Index(doc, resultsEnd)
-	if begin >= 0 && end > begin {
-		return doc[:begin] + block + doc[end+len(resultsEnd):]
+	begins, ends := strings.Count(doc, resultsBegin), strings.Count(doc, resultsEnd)
+	begin, end := strings.Index(doc, resultsBegin), strings.Index(doc, resultsEnd)
+	switch {
+	case begins == 1 && ends == 1 && end > begin:
+		return doc[:begin] + block + doc[end+len(resultsEnd):], nil
+	case begins != 0 || ends != 0:
+		return "", fmt.Errorf("%w: %d begin and %d end markers; want one of each, in order (restore them by hand)", ErrResultsMarkers, begins, ends)
+	case strings.TrimSpace(doc) == "":
+		return "# Benchmark results\n\n" + block + "\n", nil
 	}
-	if strings.TrimSpace(doc) == "" {
-		return "# Benchmark results\n\n" + block + "\n"
-	}
-	return strings.TrimRight(doc, "\n") + "\n\n" + block + "\n"
+	return strings.TrimRight(doc, "\n") + "\n\n" + block + "\n", nil
 }

@@ -108,22 +108,43 @@ func FuzzParseTargets(f *testing.F) {
 func TestSpliceSection(t *testing.T) {
 	segment := "## segment\n\nsegment numbers | keep\n|---|\n| 1 | 2 |\n"
 	doc := "# Benchmark results\n\nintro\n\n" + resultsBegin + "\nold table\n" + resultsEnd + "\n\n" + segment
-	out := spliceSection(doc, "new table\n")
+	splice := func(doc, section string) string {
+		t.Helper()
+		out, err := spliceSection(doc, section)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	out := splice(doc, "new table\n")
 	if !strings.Contains(out, segment) || !strings.HasPrefix(out, "# Benchmark results\n\nintro\n\n") {
 		t.Errorf("other sections changed:\n%s", out)
 	}
 	if strings.Contains(out, "old table") || !strings.Contains(out, resultsBegin+"\nnew table\n"+resultsEnd) {
 		t.Errorf("section not replaced:\n%s", out)
 	}
-	if again := spliceSection(out, "new table\n"); again != out {
+	if again := splice(out, "new table\n"); again != out {
 		t.Errorf("splicing is not idempotent")
 	}
-	appended := spliceSection(segment, "x")
+	appended := splice(segment, "x")
 	if !strings.HasPrefix(appended, segment) || !strings.HasSuffix(appended, resultsBegin+"\nx\n"+resultsEnd+"\n") {
 		t.Errorf("append to a file without markers:\n%s", appended)
 	}
-	if created := spliceSection("", "x"); !strings.HasPrefix(created, "# Benchmark results\n") {
+	if created := splice("", "x"); !strings.HasPrefix(created, "# Benchmark results\n") {
 		t.Errorf("new file:\n%s", created)
+	}
+	// Someone editing a neighbouring section once deleted the begin
+	// marker, and two regenerations appended two more sections. Damaged
+	// markers are refused instead.
+	for _, damaged := range []string{
+		segment + "old table\n" + resultsEnd + "\n",
+		resultsBegin + "\nold\n" + segment,
+		resultsEnd + "\n" + resultsBegin + "\n",
+		doc + doc,
+	} {
+		if _, err := spliceSection(damaged, "x"); !errors.Is(err, ErrResultsMarkers) {
+			t.Errorf("damaged markers accepted (err %v):\n%s", err, damaged)
+		}
 	}
 
 	path := t.TempDir() + "/RESULTS.md"
