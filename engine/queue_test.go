@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,18 +13,13 @@ import (
 
 var testNS = Namespace{Account: "000000000000", Region: "us-east-1"}
 
-// bubble runs fn in a synctest bubble (fake clock). segment pools append
-// requests that carry a channel in a sync.Pool; a channel created in one
-// bubble must not be used in another or outside (fatal error), so the pool
-// is emptied (two GCs) before and after. TODO(queue): drop this once
-// segment stops pooling channels (see NOTES-queue.md).
+// bubble runs fn in a synctest bubble (fake clock). It used to empty
+// segment's sync.Pool of append requests around the bubble (their channels
+// must not cross a bubble's edge); segment now keeps a free list per Log
+// (segment TestSynctestBubbleThenOutside), so no workaround is needed.
 func bubble(t *testing.T, fn func(t *testing.T)) {
 	t.Helper()
-	runtime.GC()
-	runtime.GC()
 	synctest.Test(t, fn)
-	runtime.GC()
-	runtime.GC()
 }
 
 // qenv is a DB with helpers for queue tests.
