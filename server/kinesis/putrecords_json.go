@@ -6,6 +6,8 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/sluice-dev/sluice/engine"
 )
 
@@ -13,23 +15,21 @@ import (
 // encoding/json, decoding it was ~80% of the server's CPU per record
 // (checkValid, unquoteBytes and utf8 walks over every base64 byte, then
 // base64 again, plus two allocations per record). decodePutRecordsJSON is a
-// fast path for the shape the SDKs send: it finds each Data string with
-// bytes.IndexByte, base64-decodes it straight into one arena, and
-// allocates a handful of times per request instead of per record.
+// fast path: github.com/valyala/fastjson parses the body without
+// reflection into a pooled parser's tree, each Data string is
+// base64-decoded straight into one arena, and a request allocates a
+// handful of times instead of per record.
 //
-// It never decides what encoding/json would reject or read differently:
-// anything outside the plain shape (escapes, null, numbers, unknown or
-// non-ASCII member names, duplicate Records, a control character, invalid
-// UTF-8, trailing data, malformed base64) makes it return false, and the
-// caller decodes the body with encoding/json, which then produces the
-// canonical answer or SerializationException. FuzzPutRecordsJSON checks
-// that both decoders agree on every input the fast path accepts.
-//
-// Why not a JSON library: the maintained fast ones (goccy/go-json,
-// bytedance/sonic, json-iterator) still decode []byte through a generic
-// string path and bring large dependencies (sonic needs amd64 JIT); the
-// shape here is fixed and small, and the differential fuzz target pins
-// the fallback semantics.
+// It never decides what encoding/json would reject or read differently.
+// fastjson is more lenient (it keeps unknown escapes and lone surrogates
+// as text, accepts raw control characters, never rejects invalid UTF-8),
+// so strings are taken only when their decoded text proves both agree
+// (plainText), and anything else outside the plain shape (null, numbers,
+// unknown or non-ASCII member names, duplicate Records or PartitionKey,
+// malformed base64, any syntax error) makes it return false; the caller
+// then decodes the body with encoding/json, which produces the canonical
+// answer or SerializationException. FuzzPutRecordsJSON checks that both
+// decoders agree on every input the fast path accepts.
 
 // putRecordsScratch is one PutRecords call's reusable memory: the decoded
 // data of every record, the partition keys, the decoded entries and the
@@ -41,6 +41,8 @@ type putRecordsScratch struct {
 	keyEnds []int  // end offset in keys of record i's key, or -1 for none
 	entries []putRecordsEntry
 	records []engine.PutRecord
+	parser  fastjson.Parser // holds a copy of the last body it parsed
+	parsed  int             // length of the last body parsed
 }
 
 // putScratchKeepBytesMax bounds the arena a pooled scratch keeps: a
@@ -66,6 +68,10 @@ func (sc *putRecordsScratch) reset() {
 	if cap(sc.arena) > putScratchKeepBytesMax {
 		sc.arena = nil
 	}
+	if sc.parsed > putScratchKeepBytesMax {
+		sc.parser = fastjson.Parser{} // drop the copy of a large body
+	}
+	sc.parsed = 0
 	// Drop the references into the keys string and the request.
 	clear(sc.entries[:cap(sc.entries)])
 	clear(sc.records[:cap(sc.records)])
@@ -78,12 +84,14 @@ func (sc *putRecordsScratch) reset() {
 // false, leaving in in an unspecified state, when the body is not in the
 // plain shape; the caller then resets in and uses encoding/json.
 func decodePutRecordsJSON(body []byte, in *putRecordsInput, sc *putRecordsScratch) bool {
-	s := jsonScanner{b: body}
-	if !s.consume('{') {
+	sc.parsed = len(body)
+	v, err := sc.parser.ParseBytes(body)
+	if err != nil {
 		return false
 	}
-	if s.consume('}') {
-		return s.atEnd()
+	o, err := v.Object()
+	if err != nil {
+		return false
 	}
 	// Decoded data never exceeds three quarters of the body, so one arena
 	// holds every record's Data and no append reallocates it.
@@ -91,42 +99,25 @@ func decodePutRecordsJSON(body []byte, in *putRecordsInput, sc *putRecordsScratc
 		sc.arena = make([]byte, 0, need)
 	}
 	d := putRecordsDecoder{sc}
-	for {
-		name, ok := s.str()
-		if !ok || !s.consume(':') {
-			return false
+	ok := true
+	o.Visit(func(key []byte, v *fastjson.Value) {
+		if !ok {
+			return
 		}
-		switch memberName(name, "StreamName", "StreamARN", "StreamId", "Records") {
+		switch memberName(key, "StreamName", "StreamARN", "StreamId", "Records") {
 		case "StreamName":
-			v, ok := s.str()
-			if !ok {
-				return false
-			}
-			in.StreamName = string(v)
+			in.StreamName, ok = stringValue(v)
 		case "StreamARN":
-			v, ok := s.str()
-			if !ok {
-				return false
-			}
-			in.StreamARN = string(v)
+			in.StreamARN, ok = stringValue(v)
 		case "StreamId":
-			v, ok := s.str()
-			if !ok {
-				return false
-			}
-			in.StreamID = string(v)
+			in.StreamID, ok = stringValue(v)
 		case "Records":
-			if in.Records != nil || !d.records(&s, in) {
-				return false
-			}
+			ok = in.Records == nil && d.records(v, in)
 		default:
-			return false
+			ok = false
 		}
-		if s.consume(',') {
-			continue
-		}
-		return s.consume('}') && s.atEnd()
-	}
+	})
+	return ok
 }
 
 // putRecordsDecoder decodes into a scratch.
@@ -135,28 +126,21 @@ type putRecordsDecoder struct {
 }
 
 // records decodes the Records array.
-func (d *putRecordsDecoder) records(s *jsonScanner, in *putRecordsInput) bool {
-	if !s.consume('[') {
+func (d *putRecordsDecoder) records(v *fastjson.Value, in *putRecordsInput) bool {
+	a, err := v.Array()
+	if err != nil {
 		return false
 	}
 	recs := d.entries[:0]
-	if !s.consume(']') {
-		for {
-			if !s.consume('{') {
-				return false
-			}
-			recs = append(recs, putRecordsEntry{})
-			d.keyEnds = append(d.keyEnds, -1)
-			if !d.entry(s, &recs[len(recs)-1]) {
-				return false
-			}
-			if s.consume(',') {
-				continue
-			}
-			if !s.consume(']') {
-				return false
-			}
-			break
+	for _, ev := range a {
+		o, err := ev.Object()
+		if err != nil {
+			return false
+		}
+		recs = append(recs, putRecordsEntry{})
+		d.keyEnds = append(d.keyEnds, -1)
+		if !d.entry(o, &recs[len(recs)-1]) {
+			return false
 		}
 	}
 	// One string for all partition keys; each record's key is a slice of it.
@@ -176,64 +160,47 @@ func (d *putRecordsDecoder) records(s *jsonScanner, in *putRecordsInput) bool {
 	return true
 }
 
-// entry decodes one record object after its '{'.
-func (d *putRecordsDecoder) entry(s *jsonScanner, r *putRecordsEntry) bool {
-	if s.consume('}') {
-		return true
-	}
+// entry decodes one record object.
+func (d *putRecordsDecoder) entry(o *fastjson.Object, r *putRecordsEntry) bool {
 	keyIndex := len(d.keyEnds) - 1
-	for {
-		name, ok := s.str()
-		if !ok || !s.consume(':') {
-			return false
+	ok := true
+	o.Visit(func(key []byte, v *fastjson.Value) {
+		if !ok {
+			return
 		}
-		switch memberName(name, "Data", "PartitionKey", "ExplicitHashKey") {
+		switch memberName(key, "Data", "PartitionKey", "ExplicitHashKey") {
 		case "Data":
-			data, ok := d.data(s)
-			if !ok {
-				return false
-			}
-			r.Data = data
+			r.Data, ok = d.data(v)
 		case "PartitionKey":
-			v, ok := s.str()
+			var text []byte
+			text, ok = plainText(v)
 			if !ok || d.keyEnds[keyIndex] >= 0 {
-				return false // a repeated key would need its bytes replaced
+				ok = false // a repeated key would need its bytes replaced
+				return
 			}
-			d.keys = append(d.keys, v...)
+			d.keys = append(d.keys, text...)
 			d.keyEnds[keyIndex] = len(d.keys)
 		case "ExplicitHashKey":
-			v, ok := s.str()
-			if !ok {
-				return false
-			}
-			r.ExplicitHashKey = string(v)
+			r.ExplicitHashKey, ok = stringValue(v)
 		default:
-			return false
+			ok = false
 		}
-		if s.consume(',') {
-			continue
-		}
-		return s.consume('}')
-	}
+	})
+	return ok
 }
 
 // data decodes a base64 Data string into the arena.
-func (d *putRecordsDecoder) data(s *jsonScanner) ([]byte, bool) {
-	s.skipSpace()
-	if s.pos >= len(s.b) || s.b[s.pos] != '"' {
+func (d *putRecordsDecoder) data(v *fastjson.Value) ([]byte, bool) {
+	if v.Type() != fastjson.TypeString {
 		return nil, false
 	}
-	start := s.pos + 1
-	n := bytes.IndexByte(s.b[start:], '"')
-	if n < 0 {
-		return nil, false
-	}
-	text := s.b[start : start+n]
-	// A backslash means an escape, which encoding/json would unquote
-	// first; base64 rejects every other character a JSON string may not
-	// hold raw, except CR and LF, which it skips: the length check below
-	// catches those (they make the text longer than its decoded size says).
-	if len(text)%4 != 0 || bytes.IndexByte(text, '\\') >= 0 {
+	text, err := v.StringBytes()
+	// base64 rejects every character whose decoding fastjson and
+	// encoding/json could disagree on (a backslash fastjson kept from an
+	// escape, control characters, non-ASCII), except CR and LF, which it
+	// skips: the length check below catches those (they make the text
+	// longer than its decoded size says).
+	if err != nil || len(text)%4 != 0 {
 		return nil, false
 	}
 	size := base64.StdEncoding.DecodedLen(len(text))
@@ -254,8 +221,43 @@ func (d *putRecordsDecoder) data(s *jsonScanner) ([]byte, bool) {
 		return nil, false
 	}
 	d.arena = d.arena[:at+decoded]
-	s.pos = start + n + 1
 	return out[:decoded:decoded], true
+}
+
+// stringValue returns a copy of the string v holds (see plainText).
+func stringValue(v *fastjson.Value) (string, bool) {
+	b, ok := plainText(v)
+	return string(b), ok
+}
+
+// plainText returns the string v holds, or false unless fastjson's
+// decoding of it is provably encoding/json's. fastjson leaves every escape
+// encoding/json would reject or read differently (unknown escapes, bad or
+// lone surrogates) as text with a backslash, or as U+FFFD for a high
+// surrogate it paired with a non-surrogate; it copies raw control
+// characters and invalid UTF-8, which encoding/json rejects or replaces.
+// Decoded text with none of those is read the same by both.
+func plainText(v *fastjson.Value) ([]byte, bool) {
+	if v.Type() != fastjson.TypeString {
+		return nil, false
+	}
+	b, err := v.StringBytes()
+	if err != nil {
+		return nil, false
+	}
+	ascii := true
+	for _, c := range b {
+		switch {
+		case c == '\\' || c < 0x20:
+			return nil, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	if !ascii && (!utf8.Valid(b) || bytes.Contains(b, []byte("\uFFFD"))) {
+		return nil, false
+	}
+	return b, true
 }
 
 // memberName returns the name among names that raw matches exactly or,
@@ -297,64 +299,4 @@ func asciiEqualFold(raw []byte, name string) bool {
 		}
 	}
 	return true
-}
-
-// jsonScanner walks a JSON body for decodePutRecordsJSON.
-type jsonScanner struct {
-	b   []byte
-	pos int
-}
-
-func (s *jsonScanner) skipSpace() {
-	for s.pos < len(s.b) {
-		switch s.b[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
-		}
-	}
-}
-
-// consume skips white space and then c, reporting whether c was there.
-func (s *jsonScanner) consume(c byte) bool {
-	s.skipSpace()
-	if s.pos < len(s.b) && s.b[s.pos] == c {
-		s.pos++
-		return true
-	}
-	return false
-}
-
-// atEnd reports whether only white space is left.
-func (s *jsonScanner) atEnd() bool {
-	s.skipSpace()
-	return s.pos == len(s.b)
-}
-
-// str reads a string without escapes or control characters that is valid
-// UTF-8, returning its bytes (borrowed from the body).
-func (s *jsonScanner) str() ([]byte, bool) {
-	s.skipSpace()
-	if s.pos >= len(s.b) || s.b[s.pos] != '"' {
-		return nil, false
-	}
-	start := s.pos + 1
-	ascii := true
-	for i := start; i < len(s.b); i++ {
-		switch c := s.b[i]; {
-		case c == '"':
-			text := s.b[start:i]
-			if !ascii && !utf8.Valid(text) {
-				return nil, false
-			}
-			s.pos = i + 1
-			return text, true
-		case c == '\\' || c < 0x20:
-			return nil, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-	}
-	return nil, false
 }

@@ -57,7 +57,9 @@ func (s *service) visibilityError(handle string, timeout int, err error) *awspro
 
 func (s *service) changeMessageVisibility(req *server.Request, resp *server.Response) error {
 	var in changeMessageVisibilityInput
-	if err := decode(req, &in); err != nil {
+	held, err := decodeHot(req, &in)
+	defer held.release() // in borrows the parser's memory
+	if err != nil {
 		return err
 	}
 	r, err := s.queueByURL(req, in.QueueUrl)

@@ -22,7 +22,9 @@ func (in *changeMessageVisibilityBatchInput) fromForm(f *awsproto.Form) error {
 
 func (s *service) changeMessageVisibilityBatch(req *server.Request, resp *server.Response) error {
 	var in changeMessageVisibilityBatchInput
-	if err := decode(req, &in); err != nil {
+	held, err := decodeHot(req, &in)
+	defer held.release() // in borrows the parser's memory
+	if err != nil {
 		return err
 	}
 	r, err := s.queueByURL(req, in.QueueUrl)

@@ -29,7 +29,9 @@ func (in *deleteMessageInput) fromForm(f *awsproto.Form) error {
 
 func (s *service) deleteMessage(req *server.Request, resp *server.Response) error {
 	var in deleteMessageInput
-	if err := decode(req, &in); err != nil {
+	held, err := decodeHot(req, &in)
+	defer held.release() // in borrows the parser's memory
+	if err != nil {
 		return err
 	}
 	r, err := s.queueByURL(req, in.QueueUrl)

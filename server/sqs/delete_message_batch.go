@@ -87,7 +87,9 @@ func decodeBatchReceipts(entries []receiptEntry, entryShape string) (raw [][]byt
 
 func (s *service) deleteMessageBatch(req *server.Request, resp *server.Response) error {
 	var in deleteMessageBatchInput
-	if err := decode(req, &in); err != nil {
+	held, err := decodeHot(req, &in)
+	defer held.release() // in borrows the parser's memory
+	if err != nil {
 		return err
 	}
 	r, err := s.queueByURL(req, in.QueueUrl)

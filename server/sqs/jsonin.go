@@ -4,189 +4,186 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
-	"strings"
-	"unicode"
-	"unicode/utf16"
+	"strconv"
 	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/sluice-dev/sluice/server"
+	"github.com/sluice-dev/sluice/server/awsproto"
 )
 
 // Fast JSON decoding of the hot operations' inputs (SendMessage,
 // SendMessageBatch, ReceiveMessage, DeleteMessage, DeleteMessageBatch,
 // ChangeMessageVisibility[Batch]). encoding/json validates the whole body
-// and then decodes it by reflection, which dominated the handlers' CPU.
+// and then decodes it by reflection, which dominated the handlers' CPU, so
+// these bodies are parsed with github.com/valyala/fastjson (no reflection,
+// pooled parsers) and the tree is copied into the input structs.
 //
-// The fast path accepts exactly the canonical shape SDKs send: exact member
-// names, each member at most once, the model's types, no nulls. Anything
-// else (a syntax error, a type mismatch, a key that only matches a member
-// case-insensitively, a duplicate, null) makes it give up, and the caller
-// decodes the body again with encoding/json into a fresh struct, so every
-// answer, result and error message is the one encoding/json gives;
+// fastjson is more lenient than encoding/json (it keeps unknown escapes
+// and lone surrogates as text, accepts raw control characters in strings,
+// reads numbers loosely, and never rejects invalid UTF-8), and encoding/json
+// matches member names case-insensitively. So the fast path accepts
+// exactly the canonical shape SDKs send: exact member names, each member
+// at most once, no unknown members, the model's types, no nulls, and
+// strings whose decoded text proves that fastjson and encoding/json agree
+// on it (see jsonDecoder.text). Anything else makes it give up, and the
+// caller decodes the body again with encoding/json into a fresh struct, so
+// every answer, result and error message is the one encoding/json gives;
 // FuzzFastJSONMatchesEncodingJSON checks that both agree wherever the fast
 // path succeeds.
 //
 // Strings are copied, except members the handler uses only while it runs
 // and never hands to the engine for keeping (MessageBody, batch entry Id,
-// ReceiptHandle): those may alias the request body when they contain no
-// escapes and are valid UTF-8.
+// ReceiptHandle): those borrow the parser's memory, which decodeHot's
+// caller holds until the handler returns (jsonHold.release).
+
+// jsonParsers holds fastjson parsers for reuse across requests.
+var jsonParsers fastjson.ParserPool
 
 // jsonFast is implemented by inputs with a fast decoder. decodeFast
 // reports false when the caller must fall back to encoding/json.
 type jsonFast interface {
-	decodeFast(r *jsonReader) bool
+	decodeFast(d *jsonDecoder, v *fastjson.Value) bool
 }
 
-// jsonReader is a pull parser over a JSON document.
-type jsonReader struct {
-	b []byte
-	i int
+// jsonHold holds a parser whose memory decoded inputs may borrow.
+type jsonHold struct{ p *fastjson.Parser }
+
+// release returns the parser to the pool; strings the input borrowed
+// from it must not be used afterwards.
+func (h jsonHold) release() {
+	if h.p != nil {
+		jsonParsers.Put(h.p)
+	}
 }
 
-func (r *jsonReader) ws() {
-	for r.i < len(r.b) {
-		switch r.b[r.i] {
-		case ' ', '\t', '\n', '\r':
-			r.i++
-		default:
-			return
+// decodeHot is decode for the inputs with a fast decoder: JSON bodies go
+// through it first and fall back to encoding/json, from a zero value, when
+// it gives up. The caller must release the hold once it no longer uses in.
+func decodeHot[T any, P interface {
+	*T
+	formInput
+	jsonFast
+}](req *server.Request, in P) (jsonHold, error) {
+	if req.Protocol == awsproto.ProtocolJSON {
+		hold, ok := decodeFastJSON(req.Body, in)
+		if ok {
+			return hold, nil
 		}
+		hold.release()
+		var zero T
+		*in = zero
 	}
+	return jsonHold{}, decode(req, in)
 }
 
-// consume skips whitespace and then c; false if the next byte is not c.
-func (r *jsonReader) consume(c byte) bool {
-	r.ws()
-	if r.i < len(r.b) && r.b[r.i] == c {
-		r.i++
-		return true
+// jsonDecoder checks the values of one parsed request body.
+type jsonDecoder struct {
+	body []byte
+	// rawSpace caches whether body holds a raw tab, LF or CR: 0 unknown,
+	// 1 no, 2 yes.
+	rawSpace uint8
+	num      []byte // scratch for a number's text
+}
+
+// decodeFastJSON runs in's fast decoder over body; false means fall back.
+// Release the hold (also on false) when done with in.
+func decodeFastJSON(body []byte, in jsonFast) (jsonHold, bool) {
+	if len(bytes.TrimLeft(body, " \t\r\n")) == 0 {
+		return jsonHold{}, true // empty body: "{}"
 	}
-	return false
-}
-
-// peek returns the next non-space byte (0 at the end).
-func (r *jsonReader) peek() byte {
-	r.ws()
-	if r.i < len(r.b) {
-		return r.b[r.i]
+	hold := jsonHold{jsonParsers.Get()}
+	v, err := hold.p.ParseBytes(body)
+	if err != nil {
+		return hold, false
 	}
-	return 0
+	d := jsonDecoder{body: body}
+	return hold, in.decodeFast(&d, v)
 }
 
-// end reports whether only whitespace remains.
-func (r *jsonReader) end() bool {
-	r.ws()
-	return r.i == len(r.b)
-}
-
-// object parses an object, calling member for each key with the reader
-// positioned at the value; member returns false to give up.
-func (r *jsonReader) object(member func(key []byte) bool) bool {
-	if !r.consume('{') {
+// object calls member for each member of the object v in order; false if
+// v is not an object or member returns false for any.
+func object(v *fastjson.Value, member func(key []byte, v *fastjson.Value) bool) bool {
+	o, err := v.Object()
+	if err != nil {
 		return false
 	}
-	if r.consume('}') {
-		return true
-	}
-	for {
-		key, ok := r.rawString()
-		if !ok || !r.consume(':') || !member(key) {
-			return false
-		}
-		if r.consume(',') {
-			continue
-		}
-		return r.consume('}')
-	}
+	ok := true
+	o.Visit(func(key []byte, v *fastjson.Value) {
+		ok = ok && member(key, v)
+	})
+	return ok
 }
 
-// array parses an array, calling elem for each element.
-func (r *jsonReader) array(elem func() bool) bool {
-	if !r.consume('[') {
-		return false
-	}
-	if r.consume(']') {
-		return true
-	}
-	for {
-		if !elem() {
-			return false
-		}
-		if r.consume(',') {
-			continue
-		}
-		return r.consume(']')
-	}
-}
-
-// rawString returns the bytes of a string without escapes (keys); false
-// for escapes, control characters or non-ASCII (the fallback handles them).
-func (r *jsonReader) rawString() ([]byte, bool) {
-	if !r.consume('"') {
+// text returns the string v holds, or false unless fastjson's decoding of
+// it is provably encoding/json's. The decoded text settles it: fastjson
+// leaves every escape encoding/json would reject or read differently
+// (unknown escapes, bad or lone surrogates) as text starting with a
+// backslash, or as U+FFFD for a high surrogate it paired with a
+// non-surrogate; it copies raw control characters and invalid UTF-8, which
+// escapes never produce. So text with no backslash, no U+FFFD, valid
+// UTF-8, and no control characters but tab, LF and CR is decoded the same
+// by both; those three are accepted only when the body holds none of them
+// raw (then they came from escapes).
+func (d *jsonDecoder) text(v *fastjson.Value) ([]byte, bool) {
+	if v.Type() != fastjson.TypeString {
 		return nil, false
 	}
-	start := r.i
-	for r.i < len(r.b) {
-		c := r.b[r.i]
-		switch {
-		case c == '"':
-			r.i++
-			return r.b[start : r.i-1], true
-		case c == '\\' || c < 0x20 || c >= utf8.RuneSelf:
-			return nil, false
-		}
-		r.i++
+	b, err := v.StringBytes()
+	if err != nil || !d.plain(b) {
+		return nil, false
 	}
-	return nil, false
+	return b, true
 }
 
-// stringValue parses a string value. With alias it may return a string
-// sharing the request body's memory.
-func (r *jsonReader) stringValue(alias bool) (string, bool) {
-	if !r.consume('"') {
-		return "", false
-	}
-	start := r.i
-	ascii := true
-	for r.i < len(r.b) {
-		r.i += plainPrefix(r.b[r.i:])
-		if r.i >= len(r.b) {
+// plain reports whether text decoded by fastjson is what encoding/json
+// decodes from the same JSON string (see text).
+func (d *jsonDecoder) plain(b []byte) bool {
+	ascii, space := true, false
+	for i := 0; i < len(b); i++ {
+		i += plainPrefix(b[i:])
+		if i >= len(b) {
 			break
 		}
-		c := r.b[r.i]
-		switch {
-		case c == '"':
-			s := r.b[start:r.i]
-			r.i++
-			if !ascii && !utf8.Valid(s) {
-				return string(unquoteInvalidUTF8(nil, s)), true
-			}
-			if alias {
-				return bytesString(s), true
-			}
-			return string(s), true
+		switch c := b[i]; {
 		case c == '\\':
-			r.i = start
-			return r.unquoteSlow()
+			return false
+		case c == '\t' || c == '\n' || c == '\r':
+			space = true
 		case c < 0x20:
-			return "", false
+			return false
 		case c >= utf8.RuneSelf:
 			ascii = false
 		}
-		r.i++
 	}
-	return "", false
+	if !ascii && (!utf8.Valid(b) || bytes.Contains(b, []byte("\uFFFD"))) {
+		return false
+	}
+	return !space || !d.hasRawSpace()
 }
 
-// plainPrefix returns how many leading bytes of b need no attention in a
-// string: printable ASCII other than '"' and '\\'. It checks eight bytes
-// at a time (a word with any byte of interest is left to the caller).
+// hasRawSpace reports whether the body holds a raw tab, LF or CR.
+func (d *jsonDecoder) hasRawSpace() bool {
+	if d.rawSpace == 0 {
+		d.rawSpace = 1
+		if bytes.IndexByte(d.body, '\n') >= 0 || bytes.IndexByte(d.body, '\r') >= 0 || bytes.IndexByte(d.body, '\t') >= 0 {
+			d.rawSpace = 2
+		}
+	}
+	return d.rawSpace == 2
+}
+
+// plainPrefix returns how many leading bytes of b need no attention:
+// printable ASCII other than '\\'. It checks eight bytes at a time (a word
+// with any byte of interest is left to the caller).
 func plainPrefix(b []byte) int {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	n := 0
 	for n+8 <= len(b) {
 		w := binary.LittleEndian.Uint64(b[n:])
-		quote := w ^ ('"' * lo)
 		backslash := w ^ ('\\' * lo)
-		special := w&hi | (w-0x20*lo)&^w&hi | (quote-lo)&^quote&hi | (backslash-lo)&^backslash&hi
+		special := w&hi | (w-0x20*lo)&^w&hi | (backslash-lo)&^backslash&hi
 		if special != 0 {
 			break
 		}
@@ -195,255 +192,74 @@ func plainPrefix(b []byte) int {
 	return n
 }
 
-// unquoteSlow decodes a string with escapes from r.i (just after the
-// opening quote) as encoding/json does: invalid UTF-8 and unpaired
-// surrogates become U+FFFD.
-func (r *jsonReader) unquoteSlow() (string, bool) {
-	out := make([]byte, 0, 64)
-	for r.i < len(r.b) {
-		c := r.b[r.i]
-		switch {
-		case c == '"':
-			r.i++
-			return string(out), true
-		case c < 0x20:
-			return "", false
-		case c == '\\':
-			if r.i+1 >= len(r.b) {
-				return "", false
-			}
-			e := r.b[r.i+1]
-			r.i += 2
-			switch e {
-			case '"', '\\', '/':
-				out = append(out, e)
-			case 'b':
-				out = append(out, '\b')
-			case 'f':
-				out = append(out, '\f')
-			case 'n':
-				out = append(out, '\n')
-			case 'r':
-				out = append(out, '\r')
-			case 't':
-				out = append(out, '\t')
-			case 'u':
-				rr, ok := hex4(r.b, r.i)
-				if !ok {
-					return "", false
-				}
-				r.i += 4
-				if utf16.IsSurrogate(rr) {
-					if r.i+6 <= len(r.b) && r.b[r.i] == '\\' && r.b[r.i+1] == 'u' {
-						if rr1, ok := hex4(r.b, r.i+2); ok {
-							if dec := utf16.DecodeRune(rr, rr1); dec != unicode.ReplacementChar {
-								out = utf8.AppendRune(out, dec)
-								r.i += 6
-								continue
-							}
-						}
-					}
-					rr = unicode.ReplacementChar
-				}
-				out = utf8.AppendRune(out, rr)
-			default:
-				return "", false
-			}
-		case c < utf8.RuneSelf:
-			out = append(out, c)
-			r.i++
-		default:
-			rr, size := utf8.DecodeRune(r.b[r.i:])
-			if rr == utf8.RuneError && size == 1 {
-				out = utf8.AppendRune(out, unicode.ReplacementChar)
-			} else {
-				out = append(out, r.b[r.i:r.i+size]...)
-			}
-			r.i += size
-		}
-	}
-	return "", false
+// stringValue returns a copy of the string v holds (see text).
+func (d *jsonDecoder) stringValue(v *fastjson.Value) (string, bool) {
+	b, ok := d.text(v)
+	return string(b), ok
 }
 
-// unquoteInvalidUTF8 appends s (no escapes) with invalid UTF-8 replaced
-// by U+FFFD.
-func unquoteInvalidUTF8(dst, s []byte) []byte {
-	for len(s) > 0 {
-		rr, size := utf8.DecodeRune(s)
-		if rr == utf8.RuneError && size == 1 {
-			dst = utf8.AppendRune(dst, unicode.ReplacementChar)
-		} else {
-			dst = append(dst, s[:size]...)
-		}
-		s = s[size:]
-	}
-	return dst
+// borrowed returns the string v holds in the parser's memory (see
+// jsonHold).
+func (d *jsonDecoder) borrowed(v *fastjson.Value) (string, bool) {
+	b, ok := d.text(v)
+	return bytesString(b), ok
 }
 
-func hex4(b []byte, i int) (rune, bool) {
-	if i+4 > len(b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[i : i+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r*16 + rune(c)
-	}
-	return r, true
-}
-
-// intValue parses an integer number (-?[0-9]{1,18}, JSON syntax: no
-// leading zeros); anything else, including fractions and exponents, gives
-// up.
-func (r *jsonReader) intValue() (*int, bool) {
-	r.ws()
-	start := r.i
-	neg := false
-	if r.i < len(r.b) && r.b[r.i] == '-' {
-		neg = true
-		r.i++
-	}
-	digits := r.i
-	n := 0
-	for r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' {
-		n = n*10 + int(r.b[r.i]-'0')
-		r.i++
-	}
-	count := r.i - digits
-	if count == 0 || count > 18 || (count > 1 && r.b[digits] == '0') {
+// intValue returns the integer v holds when encoding/json would decode
+// it into an int: JSON integer syntax (no leading zeros, fraction or
+// exponent) within int's range; anything else gives up.
+func (d *jsonDecoder) intValue(v *fastjson.Value) (*int, bool) {
+	if v.Type() != fastjson.TypeNumber {
 		return nil, false
 	}
-	if r.i < len(r.b) {
-		switch r.b[r.i] {
-		case '.', 'e', 'E':
+	d.num = v.MarshalTo(d.num[:0]) // a number's text as it appeared
+	digits := d.num
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || (len(digits) > 1 && digits[0] == '0') {
+		return nil, false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
 			return nil, false
 		}
 	}
-	_ = start
-	if neg {
-		n = -n
+	n, err := strconv.Atoi(string(d.num))
+	if err != nil {
+		return nil, false
 	}
 	return &n, true
 }
 
-// stringList parses an array of strings (copied).
-func (r *jsonReader) stringList() ([]string, bool) {
-	out := []string{}
-	ok := r.array(func() bool {
-		s, ok := r.stringValue(false)
-		out = append(out, s)
-		return ok
-	})
-	return out, ok
+// stringList decodes an array of strings.
+func (d *jsonDecoder) stringList(v *fastjson.Value) ([]string, bool) {
+	a, err := v.Array()
+	if err != nil {
+		return nil, false
+	}
+	out := make([]string, len(a))
+	for i, e := range a {
+		var ok bool
+		if out[i], ok = d.stringValue(e); !ok {
+			return nil, false
+		}
+	}
+	return out, true
 }
 
-// blob parses a base64 string as encoding/json decodes []byte.
-func (r *jsonReader) blob() ([]byte, bool) {
-	s, ok := r.stringValue(true)
+// blob decodes a base64 string as encoding/json decodes []byte.
+func (d *jsonDecoder) blob(v *fastjson.Value) ([]byte, bool) {
+	s, ok := d.text(v)
 	if !ok {
 		return nil, false
 	}
 	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
-	n, err := base64.StdEncoding.Decode(b, stringBytes(s))
+	n, err := base64.StdEncoding.Decode(b, s)
 	if err != nil {
 		return nil, false
 	}
 	return b[:n], true
-}
-
-// skip skips any value, checking its syntax loosely enough to stay safe:
-// what it accepts that encoding/json would reject only matters for
-// unknown members, and the differential fuzz test covers those.
-func (r *jsonReader) skip() bool {
-	switch r.peek() {
-	case '{':
-		return r.object(func([]byte) bool { return r.skip() })
-	case '[':
-		return r.array(r.skip)
-	case '"':
-		_, ok := r.stringValue(true)
-		return ok
-	case 't':
-		return r.literal("true")
-	case 'f':
-		return r.literal("false")
-	case 'n':
-		return false // null: leave it to encoding/json
-	default:
-		return r.number()
-	}
-}
-
-func (r *jsonReader) literal(lit string) bool {
-	if bytes.HasPrefix(r.b[r.i:], []byte(lit)) {
-		r.i += len(lit)
-		return true
-	}
-	return false
-}
-
-// number skips a JSON number with strict syntax.
-func (r *jsonReader) number() bool {
-	b, i := r.b, r.i
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
-			return false
-		}
-	}
-	r.i = i
-	return true
-}
-
-// unknown handles a key the decoder does not know: a case-insensitive
-// match of a known member gives up (encoding/json would fill it),
-// anything else is skipped as encoding/json ignores it.
-func (r *jsonReader) unknown(key []byte, members ...string) bool {
-	for _, m := range members {
-		if strings.EqualFold(bytesString(key), m) {
-			return false
-		}
-	}
-	return r.skip()
 }
 
 // seen tracks members already decoded, to give up on duplicates.
@@ -455,13 +271,4 @@ func (s *seen) first(bit int) bool {
 	}
 	*s |= 1 << bit
 	return true
-}
-
-// decodeFastJSON runs in's fast decoder over body; false means fall back.
-func decodeFastJSON(body []byte, in jsonFast) bool {
-	r := jsonReader{b: body}
-	if r.end() {
-		return true // empty body: "{}"
-	}
-	return in.decodeFast(&r) && r.end()
 }

@@ -1,281 +1,280 @@
 package sqs
 
-// Fast decoders of the hot operations' inputs (see jsonin.go). Member
-// names are the model's; each decoder also gives up on a key that matches
-// one of its members only case-insensitively.
+import "github.com/valyala/fastjson"
 
-var sendMessageMembers = []string{"QueueUrl", "MessageBody", "DelaySeconds", "MessageAttributes",
-	"MessageSystemAttributes", "MessageDeduplicationId", "MessageGroupId", "Id"}
+// Fast decoders of the hot operations' inputs (see jsonin.go). Member
+// names are the model's, matched exactly; any other key (including one
+// encoding/json would match case-insensitively) gives up.
 
 // decodeMember decodes one SendMessage member; id, if not nil, receives
 // a batch entry's Id.
-func (in *sendMessageInput) decodeMember(r *jsonReader, key []byte, s *seen, id *string) bool {
+func (in *sendMessageInput) decodeMember(d *jsonDecoder, key []byte, v *fastjson.Value, s *seen, id *string) bool {
 	var ok bool
 	switch string(key) {
 	case "QueueUrl":
 		if !s.first(0) {
 			return false
 		}
-		in.QueueUrl, ok = r.stringValue(false)
+		in.QueueUrl, ok = d.stringValue(v)
 	case "MessageBody":
 		if !s.first(1) {
 			return false
 		}
-		in.MessageBody, ok = r.stringValue(true)
+		in.MessageBody, ok = d.borrowed(v)
 	case "DelaySeconds":
 		if !s.first(2) {
 			return false
 		}
-		in.DelaySeconds, ok = r.intValue()
+		in.DelaySeconds, ok = d.intValue(v)
 	case "MessageAttributes":
 		if !s.first(3) {
 			return false
 		}
-		in.MessageAttributes, ok = r.attrMap()
+		in.MessageAttributes, ok = d.attrMap(v)
 	case "MessageSystemAttributes":
 		if !s.first(4) {
 			return false
 		}
-		in.MessageSystemAttributes, ok = r.attrMap()
+		in.MessageSystemAttributes, ok = d.attrMap(v)
 	case "MessageDeduplicationId":
 		if !s.first(5) {
 			return false
 		}
-		in.MessageDeduplicationId, ok = r.stringValue(false)
+		in.MessageDeduplicationId, ok = d.stringValue(v)
 	case "MessageGroupId":
 		if !s.first(6) {
 			return false
 		}
-		in.MessageGroupId, ok = r.stringValue(false)
+		in.MessageGroupId, ok = d.stringValue(v)
 	case "Id":
-		if id == nil {
-			return r.skip()
-		}
-		if !s.first(7) {
+		if id == nil || !s.first(7) {
 			return false
 		}
-		*id, ok = r.stringValue(true)
-	default:
-		return r.unknown(key, sendMessageMembers...)
+		*id, ok = d.borrowed(v)
 	}
 	return ok
 }
 
-func (in *sendMessageInput) decodeFast(r *jsonReader) bool {
+func (in *sendMessageInput) decodeFast(d *jsonDecoder, v *fastjson.Value) bool {
 	var s seen
-	return r.object(func(key []byte) bool { return in.decodeMember(r, key, &s, nil) })
+	return object(v, func(key []byte, v *fastjson.Value) bool { return in.decodeMember(d, key, v, &s, nil) })
 }
 
-func (in *sendMessageBatchInput) decodeFast(r *jsonReader) bool {
+func (in *sendMessageBatchInput) decodeFast(d *jsonDecoder, v *fastjson.Value) bool {
 	var s seen
-	return r.object(func(key []byte) bool {
+	return object(v, func(key []byte, v *fastjson.Value) bool {
 		switch string(key) {
 		case "QueueUrl":
 			if !s.first(0) {
 				return false
 			}
 			var ok bool
-			in.QueueUrl, ok = r.stringValue(false)
+			in.QueueUrl, ok = d.stringValue(v)
 			return ok
 		case "Entries":
 			if !s.first(1) {
 				return false
 			}
-			in.Entries = make([]sendMessageBatchEntry, 0, batchEntriesMax)
-			return r.array(func() bool {
-				in.Entries = append(in.Entries, sendMessageBatchEntry{})
-				e := &in.Entries[len(in.Entries)-1]
+			a, err := v.Array()
+			if err != nil {
+				return false
+			}
+			in.Entries = make([]sendMessageBatchEntry, len(a))
+			for i, ev := range a {
+				e := &in.Entries[i]
 				var es seen
-				return r.object(func(key []byte) bool { return e.decodeMember(r, key, &es, &e.Id) })
-			})
+				if !object(ev, func(key []byte, v *fastjson.Value) bool { return e.decodeMember(d, key, v, &es, &e.Id) }) {
+					return false
+				}
+			}
+			return true
 		}
-		return r.unknown(key, "QueueUrl", "Entries")
+		return false
 	})
 }
 
-var attrValueMembers = []string{"DataType", "StringValue", "BinaryValue", "StringListValues", "BinaryListValues"}
-
 // attrMap decodes a MessageBodyAttributeMap (name → value); a repeated
 // name replaces the earlier value, as encoding/json does.
-func (r *jsonReader) attrMap() (attrMap, bool) {
+func (d *jsonDecoder) attrMap(v *fastjson.Value) (attrMap, bool) {
 	m := attrMap{}
-	ok := r.object(func(key []byte) bool {
-		var v attrValue
+	ok := object(v, func(key []byte, v *fastjson.Value) bool {
+		var a attrValue
 		var s seen
-		ok := r.object(func(k []byte) bool {
+		ok := object(v, func(k []byte, v *fastjson.Value) bool {
 			var ok bool
 			switch string(k) {
 			case "DataType":
 				if !s.first(0) {
 					return false
 				}
-				v.DataType, ok = r.stringValue(false)
+				a.DataType, ok = d.stringValue(v)
 			case "StringValue":
 				if !s.first(1) {
 					return false
 				}
 				var str string
-				str, ok = r.stringValue(false)
-				v.StringValue = &str
+				str, ok = d.stringValue(v)
+				a.StringValue = &str
 			case "BinaryValue":
 				if !s.first(2) {
 					return false
 				}
-				v.BinaryValue, ok = r.blob()
+				a.BinaryValue, ok = d.blob(v)
 			case "StringListValues":
 				if !s.first(3) {
 					return false
 				}
-				v.StringListValues, ok = r.stringList()
+				a.StringListValues, ok = d.stringList(v)
 			case "BinaryListValues":
 				if !s.first(4) {
 					return false
 				}
-				v.BinaryListValues = [][]byte{}
-				ok = r.array(func() bool {
-					b, ok := r.blob()
-					v.BinaryListValues = append(v.BinaryListValues, b)
-					return ok
-				})
-			default:
-				return r.unknown(k, attrValueMembers...)
+				list, err := v.Array()
+				if err != nil {
+					return false
+				}
+				a.BinaryListValues = make([][]byte, len(list))
+				ok = true
+				for i, e := range list {
+					if a.BinaryListValues[i], ok = d.blob(e); !ok {
+						break
+					}
+				}
 			}
 			return ok
 		})
-		m[string(key)] = v
-		return ok
+		m[string(key)] = a
+		// The name must be text encoding/json decodes the same.
+		return ok && d.plain(key)
 	})
 	return m, ok
 }
 
-var receiveMessageMembers = []string{"QueueUrl", "AttributeNames", "MessageSystemAttributeNames",
-	"MessageAttributeNames", "MaxNumberOfMessages", "VisibilityTimeout", "WaitTimeSeconds", "ReceiveRequestAttemptId"}
-
-func (in *receiveMessageInput) decodeFast(r *jsonReader) bool {
+func (in *receiveMessageInput) decodeFast(d *jsonDecoder, v *fastjson.Value) bool {
 	var s seen
-	return r.object(func(key []byte) bool {
+	return object(v, func(key []byte, v *fastjson.Value) bool {
 		var ok bool
 		switch string(key) {
 		case "QueueUrl":
 			if !s.first(0) {
 				return false
 			}
-			in.QueueUrl, ok = r.stringValue(false)
+			in.QueueUrl, ok = d.stringValue(v)
 		case "AttributeNames":
 			if !s.first(1) {
 				return false
 			}
-			in.AttributeNames, ok = r.stringList()
+			in.AttributeNames, ok = d.stringList(v)
 		case "MessageSystemAttributeNames":
 			if !s.first(2) {
 				return false
 			}
-			in.MessageSystemAttributeNames, ok = r.stringList()
+			in.MessageSystemAttributeNames, ok = d.stringList(v)
 		case "MessageAttributeNames":
 			if !s.first(3) {
 				return false
 			}
-			in.MessageAttributeNames, ok = r.stringList()
+			in.MessageAttributeNames, ok = d.stringList(v)
 		case "MaxNumberOfMessages":
 			if !s.first(4) {
 				return false
 			}
-			in.MaxNumberOfMessages, ok = r.intValue()
+			in.MaxNumberOfMessages, ok = d.intValue(v)
 		case "VisibilityTimeout":
 			if !s.first(5) {
 				return false
 			}
-			in.VisibilityTimeout, ok = r.intValue()
+			in.VisibilityTimeout, ok = d.intValue(v)
 		case "WaitTimeSeconds":
 			if !s.first(6) {
 				return false
 			}
-			in.WaitTimeSeconds, ok = r.intValue()
+			in.WaitTimeSeconds, ok = d.intValue(v)
 		case "ReceiveRequestAttemptId":
 			if !s.first(7) {
 				return false
 			}
-			in.ReceiveRequestAttemptId, ok = r.stringValue(false)
-		default:
-			return r.unknown(key, receiveMessageMembers...)
+			in.ReceiveRequestAttemptId, ok = d.stringValue(v)
 		}
 		return ok
 	})
 }
 
-var receiptMembers = []string{"QueueUrl", "ReceiptHandle", "VisibilityTimeout", "Id"}
-
 // decodeReceiptMember decodes the members DeleteMessage,
 // ChangeMessageVisibility and their batch entries share. Only the members
 // the target has are accepted (nil pointers name absent members).
-func (r *jsonReader) decodeReceiptMember(key []byte, s *seen, queueURL, id, handle *string, visibility **int) bool {
+func (d *jsonDecoder) decodeReceiptMember(key []byte, v *fastjson.Value, s *seen, queueURL, id, handle *string, visibility **int) bool {
 	var ok bool
 	switch {
 	case string(key) == "QueueUrl" && queueURL != nil:
 		if !s.first(0) {
 			return false
 		}
-		*queueURL, ok = r.stringValue(false)
+		*queueURL, ok = d.stringValue(v)
 	case string(key) == "ReceiptHandle" && handle != nil:
 		if !s.first(1) {
 			return false
 		}
-		*handle, ok = r.stringValue(true)
+		*handle, ok = d.borrowed(v)
 	case string(key) == "VisibilityTimeout" && visibility != nil:
 		if !s.first(2) {
 			return false
 		}
-		*visibility, ok = r.intValue()
+		*visibility, ok = d.intValue(v)
 	case string(key) == "Id" && id != nil:
 		if !s.first(3) {
 			return false
 		}
-		*id, ok = r.stringValue(true)
-	default:
-		return r.unknown(key, receiptMembers...)
+		*id, ok = d.borrowed(v)
 	}
 	return ok
 }
 
-func (in *deleteMessageInput) decodeFast(r *jsonReader) bool {
+func (in *deleteMessageInput) decodeFast(d *jsonDecoder, v *fastjson.Value) bool {
 	var s seen
-	return r.object(func(key []byte) bool {
-		return r.decodeReceiptMember(key, &s, &in.QueueUrl, nil, &in.ReceiptHandle, nil)
+	return object(v, func(key []byte, v *fastjson.Value) bool {
+		return d.decodeReceiptMember(key, v, &s, &in.QueueUrl, nil, &in.ReceiptHandle, nil)
 	})
 }
 
-func (in *changeMessageVisibilityInput) decodeFast(r *jsonReader) bool {
+func (in *changeMessageVisibilityInput) decodeFast(d *jsonDecoder, v *fastjson.Value) bool {
 	var s seen
-	return r.object(func(key []byte) bool {
-		return r.decodeReceiptMember(key, &s, &in.QueueUrl, nil, &in.ReceiptHandle, &in.VisibilityTimeout)
+	return object(v, func(key []byte, v *fastjson.Value) bool {
+		return d.decodeReceiptMember(key, v, &s, &in.QueueUrl, nil, &in.ReceiptHandle, &in.VisibilityTimeout)
 	})
 }
 
-func (in *receiptBatchInput) decodeFast(r *jsonReader) bool {
+func (in *receiptBatchInput) decodeFast(d *jsonDecoder, v *fastjson.Value) bool {
 	var s seen
-	return r.object(func(key []byte) bool {
+	return object(v, func(key []byte, v *fastjson.Value) bool {
 		switch string(key) {
 		case "QueueUrl":
 			if !s.first(0) {
 				return false
 			}
 			var ok bool
-			in.QueueUrl, ok = r.stringValue(false)
+			in.QueueUrl, ok = d.stringValue(v)
 			return ok
 		case "Entries":
 			if !s.first(1) {
 				return false
 			}
-			in.Entries = make([]receiptEntry, 0, batchEntriesMax)
-			return r.array(func() bool {
-				in.Entries = append(in.Entries, receiptEntry{})
-				e := &in.Entries[len(in.Entries)-1]
+			a, err := v.Array()
+			if err != nil {
+				return false
+			}
+			in.Entries = make([]receiptEntry, len(a))
+			for i, ev := range a {
+				e := &in.Entries[i]
 				var es seen
-				return r.object(func(key []byte) bool {
-					return r.decodeReceiptMember(key, &es, nil, &e.Id, &e.ReceiptHandle, &e.VisibilityTimeout)
-				})
-			})
+				if !object(ev, func(key []byte, v *fastjson.Value) bool {
+					return d.decodeReceiptMember(key, v, &es, nil, &e.Id, &e.ReceiptHandle, &e.VisibilityTimeout)
+				}) {
+					return false
+				}
+			}
+			return true
 		}
-		return r.unknown(key, "QueueUrl", "Entries")
+		return false
 	})
 }

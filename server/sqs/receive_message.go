@@ -186,7 +186,9 @@ func (in *receiveMessageInput) receiveOptions() (engine.ReceiveOptions, *awsprot
 
 func (s *service) receiveMessage(req *server.Request, resp *server.Response) error {
 	var in receiveMessageInput
-	if err := decode(req, &in); err != nil {
+	held, err := decodeHot(req, &in)
+	held.release() // in borrows nothing: no need to hold it over the long poll
+	if err != nil {
 		return err
 	}
 	r, err := s.queueByURL(req, in.QueueUrl)

@@ -171,7 +171,9 @@ func (s *service) sendEntryError(q queueHandle, m *engine.SendMessage, err error
 
 func (s *service) sendMessage(req *server.Request, resp *server.Response) error {
 	var in sendMessageInput
-	if err := decode(req, &in); err != nil {
+	held, err := decodeHot(req, &in)
+	defer held.release() // in borrows the parser's memory
+	if err != nil {
 		return err
 	}
 	r, err := s.queueByURL(req, in.QueueUrl)

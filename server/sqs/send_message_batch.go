@@ -73,7 +73,9 @@ func writeBatchFailures(o *out, failures []batchFailure) {
 
 func (s *service) sendMessageBatch(req *server.Request, resp *server.Response) error {
 	var in sendMessageBatchInput
-	if err := decode(req, &in); err != nil {
+	held, err := decodeHot(req, &in)
+	defer held.release() // in borrows the parser's memory
+	if err != nil {
 		return err
 	}
 	r, err := s.queueByURL(req, in.QueueUrl)

@@ -82,22 +82,14 @@ type formInput interface {
 	fromForm(f *awsproto.Form) error
 }
 
-// decode fills in from the request in its protocol. JSON inputs with a
-// fast decoder (jsonin.go) try it first and fall back to encoding/json,
-// from a zero value, when it gives up.
+// decode fills in from the request in its protocol. Inputs with a fast
+// JSON decoder use decodeHot (jsonin.go) instead.
 func decode[T any, P interface {
 	*T
 	formInput
 }](req *server.Request, in P) error {
 	if req.Protocol == awsproto.ProtocolQuery {
 		return in.fromForm(req.Form)
-	}
-	if fast, ok := any(in).(jsonFast); ok && req.Protocol == awsproto.ProtocolJSON {
-		if decodeFastJSON(req.Body, fast) {
-			return nil
-		}
-		var zero T
-		*in = zero
 	}
 	return req.Decode(in)
 }
