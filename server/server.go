@@ -46,6 +46,8 @@ type Server struct {
 	byName   map[string]*Service
 	byTarget map[string]*Service
 
+	http2 http2Handlers
+
 	exchanges sync.Pool // *exchange
 	buffers   bufferPool
 	strings   *stringCache
@@ -111,12 +113,13 @@ func newServer(db resetter, cfg Config) (*Server, error) {
 //
 // Connections that open with the HTTP/2 client preface (cleartext HTTP/2
 // with prior knowledge, as the Java SDK's Netty client and the KCL use) are
-// served by package h2c through the same routing; Shutdown closes them
-// without draining.
+// served by package h2c through the same routing; see Shutdown for how
+// they end.
 func (s *Server) Serve(ln net.Listener) error {
 	s.serving.Store(true)
 	s.log.Info("sluice: serving", "addr", ln.Addr().String(), "services", s.serviceNames())
-	ln = h2c.NewListener(ln, h2c.Handler(s.handleHTTP2, int64(s.cfg.MaxRequestBodyBytes)), h2c.Options{Logger: s.log})
+	h2 := s.http2.counting(h2c.Handler(s.handleHTTP2, int64(s.cfg.MaxRequestBodyBytes)))
+	ln = h2c.NewListener(ln, h2, h2c.Options{Logger: s.log})
 	if err := s.http.Serve(ln); err != nil {
 		return fmt.Errorf("server: serve %s: %w", ln.Addr(), err)
 	}
@@ -136,10 +139,19 @@ func (s *Server) ListenAndServe() error {
 // long polls early, with empty results), and waits until every in-flight
 // request has been answered or ctx is done; it returns ctx.Err() in the
 // latter case. Idle keep-alive connections are closed.
+//
+// HTTP/2 is the exception: h2c closes HTTP/2 connections outright when
+// the listener closes, so HTTP/2 requests in flight are cut off (streams
+// such as SubscribeToShard end anyway when Request.Context is cancelled).
+// Shutdown still waits for their handlers to return, so none runs after
+// it. TODO(server): drain them once h2c can shut down gracefully.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancel()
 	if err := s.http.ShutdownWithContext(ctx); err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	if err := s.http2.wait(ctx); err != nil {
+		return fmt.Errorf("server: shutdown: waiting for HTTP/2 handlers: %w", err)
 	}
 	return nil
 }
