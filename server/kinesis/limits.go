@@ -68,10 +68,6 @@ const (
 	// SubscribeToShardEvent (AWS: 2 MiB/s per shard per consumer).
 	subscriptionEventRecordsMax = 10_000
 	subscriptionEventBytesMax   = 2 << 20
-	// streamEndWriteDeadline is the write deadline a finished subscription
-	// leaves on its connection: at least a quarter of the server's
-	// WriteTimeout (default 60 s), after which fasthttp sets its own again.
-	streamEndWriteDeadline = time.Minute
 
 	// readSizeHintSlots is the number of per-stream GetRecords size hints.
 	readSizeHintSlots = 1024

@@ -108,11 +108,6 @@ type subscription struct {
 // Heartbeats are timed with the monotonic clock, like the waits.
 func (sub *subscription) run(w *bufio.Writer, extendDeadline func(time.Duration) error) {
 	sub.extendDeadline = extendDeadline
-	// fasthttp refreshes a keep-alive connection's write deadline only
-	// when a quarter of WriteTimeout has passed since it last set it, so
-	// the next response on this connection could inherit the short
-	// per-event deadline: leave a long one behind.
-	defer func() { _ = extendDeadline(streamEndWriteDeadline) }()
 	lifetime, heartbeat := sub.s.cfg.SubscriptionLifetime, sub.s.cfg.SubscriptionHeartbeat
 	deadline := time.Now().Add(lifetime)
 	ctx, cancel := context.WithDeadline(sub.ctx, deadline)
