@@ -61,6 +61,14 @@ func (in *sendMessageInput) decodeFast(d *jsonDecoder, v *fastjson.Value) bool {
 }
 
 func (in *sendMessageBatchInput) decodeFast(d *jsonDecoder, v *fastjson.Value) bool {
+	return decodeBatchFast(d, v, &in.QueueUrl, &in.Entries, func(e *sendMessageBatchEntry, es *seen, key []byte, v *fastjson.Value) bool {
+		return e.decodeMember(d, key, v, es, &e.Id)
+	})
+}
+
+// decodeBatchFast decodes the {QueueUrl, Entries} shape every batch
+// action shares; member decodes one member of one entry.
+func decodeBatchFast[E any](d *jsonDecoder, v *fastjson.Value, queueURL *string, entries *[]E, member func(e *E, es *seen, key []byte, v *fastjson.Value) bool) bool {
 	var s seen
 	return object(v, func(key []byte, v *fastjson.Value) bool {
 		switch string(key) {
@@ -69,7 +77,7 @@ func (in *sendMessageBatchInput) decodeFast(d *jsonDecoder, v *fastjson.Value) b
 				return false
 			}
 			var ok bool
-			in.QueueUrl, ok = d.stringValue(v)
+			*queueURL, ok = d.stringValue(v)
 			return ok
 		case "Entries":
 			if !s.first(1) {
@@ -79,11 +87,11 @@ func (in *sendMessageBatchInput) decodeFast(d *jsonDecoder, v *fastjson.Value) b
 			if err != nil {
 				return false
 			}
-			in.Entries = make([]sendMessageBatchEntry, len(a))
+			*entries = make([]E, len(a))
 			for i, ev := range a {
-				e := &in.Entries[i]
+				e := &(*entries)[i]
 				var es seen
-				if !object(ev, func(key []byte, v *fastjson.Value) bool { return e.decodeMember(d, key, v, &es, &e.Id) }) {
+				if !object(ev, func(key []byte, v *fastjson.Value) bool { return member(e, &es, key, v) }) {
 					return false
 				}
 			}
@@ -245,36 +253,7 @@ func (in *changeMessageVisibilityInput) decodeFast(d *jsonDecoder, v *fastjson.V
 }
 
 func (in *receiptBatchInput) decodeFast(d *jsonDecoder, v *fastjson.Value) bool {
-	var s seen
-	return object(v, func(key []byte, v *fastjson.Value) bool {
-		switch string(key) {
-		case "QueueUrl":
-			if !s.first(0) {
-				return false
-			}
-			var ok bool
-			in.QueueUrl, ok = d.stringValue(v)
-			return ok
-		case "Entries":
-			if !s.first(1) {
-				return false
-			}
-			a, err := v.Array()
-			if err != nil {
-				return false
-			}
-			in.Entries = make([]receiptEntry, len(a))
-			for i, ev := range a {
-				e := &in.Entries[i]
-				var es seen
-				if !object(ev, func(key []byte, v *fastjson.Value) bool {
-					return d.decodeReceiptMember(key, v, &es, nil, &e.Id, &e.ReceiptHandle, &e.VisibilityTimeout)
-				}) {
-					return false
-				}
-			}
-			return true
-		}
-		return false
+	return decodeBatchFast(d, v, &in.QueueUrl, &in.Entries, func(e *receiptEntry, es *seen, key []byte, v *fastjson.Value) bool {
+		return d.decodeReceiptMember(key, v, es, nil, &e.Id, &e.ReceiptHandle, &e.VisibilityTimeout)
 	})
 }
