@@ -126,6 +126,17 @@ type Env struct {
 	Kinesis *kinesis.Client
 	conns   *connTracker
 	http    *http.Client // every client's HTTP client
+	// streamHTTP shares http's transport without its whole-request
+	// timeout: a SubscribeToShard response streams for five minutes.
+	streamHTTP *http.Client
+}
+
+// streamingClient is the per-call option of long-lived event streams
+// (SubscribeToShard): the run's transport, no whole-request timeout.
+func (e *Env) streamingClient(o *kinesis.Options) {
+	if e.streamHTTP != nil {
+		o.HTTPClient = e.streamHTTP
+	}
 }
 
 // Close ends every connection the run's clients opened, so idle keep-alive
@@ -229,7 +240,7 @@ func NewEnv(ctx context.Context, cfg Config) (*Env, error) {
 	}
 	httpClient := &http.Client{Transport: ownBodyTransport{base: loaded.GetTransport()}, Timeout: loaded.GetTimeout()}
 	awsCfg.HTTPClient = httpClient
-	env := &Env{Config: cfg, conns: tracker, http: httpClient}
+	env := &Env{Config: cfg, conns: tracker, http: httpClient, streamHTTP: &http.Client{Transport: httpClient.Transport}}
 	env.Kinesis = kinesis.NewFromConfig(awsCfg, func(o *kinesis.Options) {
 		if cfg.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)

@@ -57,7 +57,10 @@ type matrixTarget struct {
 	// Rounds is how many rounds of each cell the target runs.
 	Rounds int
 	Serves func(service string) (protocol string, ok bool)
-	stop   func() error
+	// Lacks lists operations the target does not implement; scenarios
+	// that need one of them do not run on it (Scenario.Needs).
+	Lacks []string
+	stop  func() error
 	// ensure restarts the target if it died (kinesalite exits on a
 	// client-aborted request); it returns whether it had to.
 	ensure   func(ctx context.Context) (restarted bool, err error)
@@ -251,6 +254,7 @@ func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
 	if err != nil {
 		return err
 	}
+	notes = append(notes, unsupportedNotes(o, targets)...)
 	failures := map[string]*failureNote{}
 	var failureOrder []string
 	var all []*Result
@@ -433,7 +437,7 @@ func startMatrixTargets(ctx context.Context, o matrixOptions, log io.Writer) ([]
 		} else if slices.Contains(o.SlowPeers, peer.Name) {
 			rounds = 1
 		}
-		t := &matrixTarget{Name: peer.Name, Kind: kind, Rounds: rounds, Endpoint: s.Endpoint, PID: s.PID, Serves: func(service string) (string, bool) {
+		t := &matrixTarget{Name: peer.Name, Kind: kind, Rounds: rounds, Endpoint: s.Endpoint, PID: s.PID, Lacks: peer.Lacks, Serves: func(service string) (string, bool) {
 			for _, protocol := range []string{"json", "query"} {
 				if peer.Serves(service, protocol) {
 					return protocol, true

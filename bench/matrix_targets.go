@@ -52,6 +52,7 @@ var issueTargets = []issueTarget{
 	{Issue: 4, Text: "GetRecords from TRIM_HORIZON, 16 readers: ≥ 60% of the ceiling's record rate", Scenario: "kinesis-get", Concurrency: 16, Check: checkRate, Peer: "noop", Limit: 0.6},
 	{Issue: 4, Text: "GetRecords: server CPU ≤ 3 µs per record", Scenario: "kinesis-get", Concurrency: 16, Check: checkCPU, Limit: 3},
 	{Issue: 4, Text: "put → consumer p99 ≤ 25 ms at half the max put rate", Scenario: "kinesis-e2e", Open: true, Check: checkP99, Limit: 25_000},
+	{Issue: 4, Text: "put → SubscribeToShard consumer p99 ≤ 10 ms at half the max put rate", Scenario: "kinesis-efo-e2e", Open: true, Check: checkP99, Limit: 10_000},
 }
 
 // queryOnlyPeers speak only the SQS query protocol: where a target compares
@@ -134,7 +135,7 @@ func planMatrix(o matrixOptions, targets []*matrixTarget) ([]matrixCell, error) 
 // runsIn reports whether target t runs scenario at concurrency conc
 // (closed loop).
 func runsIn(o matrixOptions, t *matrixTarget, scenario *Scenario, conc int) bool {
-	if _, serves := t.protocolFor(scenario.Service); !serves {
+	if _, serves := t.protocolFor(scenario.Service); !serves || len(t.missing(scenario)) > 0 {
 		return false
 	}
 	comparedHere := func(peer string) bool {
@@ -166,6 +167,48 @@ func runsIn(o matrixOptions, t *matrixTarget, scenario *Scenario, conc int) bool
 		}
 		return slices.Contains(o.PeerConcurrency, conc) || comparedHere(t.Name)
 	}
+}
+
+// missing returns the operations scenario needs that t lacks.
+func (t *matrixTarget) missing(scenario *Scenario) []string {
+	var out []string
+	for _, op := range scenario.Needs {
+		if slices.Contains(t.Lacks, op) {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// unsupportedNotes names, per scenario, the targets serving its service
+// that it did not run on because they lack an operation it needs.
+func unsupportedNotes(o matrixOptions, targets []*matrixTarget) []string {
+	var notes []string
+	for _, name := range o.Scenarios {
+		scenario, ok := LookupScenario(name)
+		if !ok || len(scenario.Needs) == 0 {
+			continue
+		}
+		var skipped []string
+		for _, t := range targets {
+			if _, serves := t.protocolFor(scenario.Service); !serves {
+				continue
+			}
+			missing := t.missing(scenario)
+			if len(missing) == 0 {
+				continue
+			}
+			why := t.Name + " (no " + strings.Join(missing, ", ") + ")"
+			if t.Kind == kindCeiling && scenario.EndToEnd {
+				why = t.Name + " (no " + strings.Join(missing, ", ") + "; as the ceiling it serves canned records, so there is no delivery to time anyway)"
+			}
+			skipped = append(skipped, why)
+		}
+		if len(skipped) > 0 {
+			notes = append(notes, fmt.Sprintf("%s was not run on %s: they do not implement it", name, strings.Join(skipped, ", ")))
+		}
+	}
+	return notes
 }
 
 // verdict is the judgement of one target for one Sluice target.

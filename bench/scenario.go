@@ -21,7 +21,11 @@ type Scenario struct {
 	// EndToEnd marks scenarios whose latency is delivery (producers and
 	// consumers together); the no-op server has none to offer.
 	EndToEnd bool
-	Prepare  func(ctx context.Context, env *Env) (*Workload, func(context.Context) error, error)
+	// Needs lists the operations the scenario uses that not every server
+	// implements (enhanced fan-out); the matrix does not run it on a peer
+	// that lacks one of them (peers.Peer.Lacks).
+	Needs   []string
+	Prepare func(ctx context.Context, env *Env) (*Workload, func(context.Context) error, error)
 }
 
 // scenarioSets lists the scenario files. A new service adds one file with a

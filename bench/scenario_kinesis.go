@@ -30,6 +30,7 @@ func kinesisScenarios() []*Scenario {
 		{Name: "kinesis-put-batch", Service: "kinesis", Summary: "PutRecords, --batch records per request (default 100)", Prepare: prepareKinesisPut(true)},
 		{Name: "kinesis-get", Service: "kinesis", Summary: "prefill --prefill records, then GetRecords every shard from TRIM_HORIZON, over and over", Prepare: prepareKinesisGet},
 		{Name: "kinesis-e2e", Service: "kinesis", Summary: "producers put while one reader per shard polls GetRecords; latency from the put time in the data", EndToEnd: true, Prepare: prepareKinesisE2E},
+		{Name: "kinesis-efo-e2e", Service: "kinesis", Summary: "producers put while a registered consumer holds one SubscribeToShard stream per shard; latency from the put time in the data", EndToEnd: true, Needs: efoOperations, Prepare: prepareKinesisEFO},
 	}
 }
 

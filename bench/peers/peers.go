@@ -51,14 +51,24 @@ type Peer struct {
 	Services []string // "sqs", "kinesis"
 	// Protocols lists the SQS protocols it speaks ("json", "query").
 	Protocols []string
+	// Lacks lists operations of its services that it does not implement
+	// and that some scenario needs (see bench.Scenario.Needs).
+	Lacks []string
 }
 
 // All lists the peers with their default loopback ports.
 var All = []Peer{
-	{Name: "noop", Port: 4601, Services: []string{"sqs", "kinesis"}, Protocols: []string{"json", "query"}},
-	{Name: "moto", Port: 4602, Services: []string{"sqs", "kinesis"}, Protocols: []string{"json", "query"}},
+	// The no-op server answers only the calls the scenarios' basics make.
+	{Name: "noop", Port: 4601, Services: []string{"sqs", "kinesis"}, Protocols: []string{"json", "query"},
+		Lacks: []string{"RegisterStreamConsumer", "DescribeStreamConsumer", "SubscribeToShard"}},
+	// moto 5.x registers stream consumers, but SubscribeToShard raises
+	// NotImplementedError (an HTML 500).
+	{Name: "moto", Port: 4602, Services: []string{"sqs", "kinesis"}, Protocols: []string{"json", "query"},
+		Lacks: []string{"SubscribeToShard"}},
 	{Name: "goaws", Port: 4603, Services: []string{"sqs"}, Protocols: []string{"query"}},
-	{Name: "kinesalite", Port: 4604, Services: []string{"kinesis"}},
+	// kinesalite 3.3.3 predates enhanced fan-out: no stream consumers.
+	{Name: "kinesalite", Port: 4604, Services: []string{"kinesis"},
+		Lacks: []string{"RegisterStreamConsumer", "DescribeStreamConsumer", "SubscribeToShard"}},
 }
 
 // Lookup finds a peer by name.
