@@ -80,6 +80,30 @@ func MarshalJSON(v any) ([]byte, error) {
 	return b[:len(b)-1], nil // drop Encode's '\n'
 }
 
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+)
+
+// plainASCII8 reports whether none of the 8 bytes of s needs attention in
+// a JSON string: no control character, '"', '\\' or non-ASCII byte. The
+// checks are the exact word-at-a-time "has a byte less than n / equal to
+// c" tests, valid because bytes with the high bit set are excluded first.
+func plainASCII8(s string) bool {
+	_ = s[7] // one bounds check
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	if w&swarHighs != 0 {
+		return false
+	}
+	control := (w - swarOnes*0x20) & ^w & swarHighs
+	q := w ^ (swarOnes * '"')
+	quote := (q - swarOnes) & ^q & swarHighs
+	b := w ^ (swarOnes * '\\')
+	backslash := (b - swarOnes) & ^b & swarHighs
+	return control|quote|backslash == 0
+}
+
 // AppendJSONString appends s as a JSON string literal, escaping '"', '\\'
 // and control characters and replacing invalid UTF-8 with U+FFFD. For
 // hand-written encoders on hot paths.
@@ -87,6 +111,14 @@ func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight plain ASCII bytes at a time: message bodies are
+		// mostly text that needs no escaping.
+		for i+8 <= len(s) && plainASCII8(s[i:i+8]) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -170,5 +171,69 @@ func TestErrorRendering(t *testing.T) {
 	}
 	if (&Error{Code: "C"}).TypeName() != "C" || (&Error{Code: "C", JSONType: "T"}).TypeName() != "T" {
 		t.Fatal("TypeName")
+	}
+}
+
+// FuzzAppendJSONString checks the hand-written string encoder (word-at-a-
+// time fast path included) against encoding/json: every input encodes to
+// valid JSON that decodes back to the input with invalid UTF-8 replaced.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain text, plain text!", `0123456"89`, "01234567\\", "abcdefg\x1fhij", "abcdefgh\xff", "☃😀 01234567"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := AppendJSONString([]byte("x"), s)
+		if b[0] != 'x' {
+			t.Fatalf("prefix lost: %q", b)
+		}
+		var back string
+		if err := json.Unmarshal(b[1:], &back); err != nil {
+			t.Fatalf("%q encodes to invalid JSON %s: %v", s, b[1:], err)
+		}
+		if want := strings.ToValidUTF8(s, "\uFFFD"); back != want && !invalidRuns(s) {
+			t.Fatalf("round trip %q -> %q", s, back)
+		}
+	})
+}
+
+// invalidRuns reports whether s has adjacent invalid UTF-8 bytes, which
+// AppendJSONString replaces one by one while strings.ToValidUTF8 replaces
+// a run with a single U+FFFD.
+func invalidRuns(s string) bool {
+	prevBad := false
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		bad := r == utf8.RuneError && size == 1
+		if bad && prevBad {
+			return true
+		}
+		prevBad = bad
+		i += size
+	}
+	return false
+}
+
+// TestPlainASCII8 checks the word-at-a-time predicate against the byte
+// rule for every byte value at every position of the word.
+func TestPlainASCII8(t *testing.T) {
+	base := []byte("abcdefgh")
+	for pos := range 8 {
+		for c := range 256 {
+			w := append([]byte(nil), base...)
+			w[pos] = byte(c)
+			want := c >= 0x20 && c != '"' && c != '\\' && c < 0x80
+			if got := plainASCII8(string(w)); got != want {
+				t.Fatalf("byte %#x at %d: plainASCII8 = %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkAppendJSONString(b *testing.B) {
+	body := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 23)[:1024]
+	b.SetBytes(int64(len(body)))
+	var dst []byte
+	for b.Loop() {
+		dst = AppendJSONString(dst[:0], body)
 	}
 }
