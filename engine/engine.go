@@ -60,7 +60,8 @@ type DB struct {
 // Open takes an exclusive lock on dir (creating it if needed), opens the
 // index in dir/index and prepares the log registry for dir/logs. A second
 // opener of the same dir gets ErrLocked. Logs are opened lazily by the
-// resources that own them. Close releases everything.
+// resources that own them. Work persisted as running (queue message move
+// tasks) resumes before Open returns. Close releases everything.
 func Open(dir string, opts *Options) (*DB, error) {
 	o := *opts.EnsureDefaults() // copy: never mutate the caller's struct
 	if err := o.Validate(); err != nil {
@@ -80,7 +81,19 @@ func Open(dir string, opts *Options) (*DB, error) {
 	if err := db.open(); err != nil {
 		return nil, errors.Join(err, db.releaseAfterFailedOpen())
 	}
+	if err := db.start(); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
 	return db, nil
+}
+
+// start resumes the background work that outlives a process, once the
+// index and logs are recovered and before any call can run: queue message
+// move tasks that were running (movetask.go). Resources it needs are
+// opened (and recovered) on the way, as any call would; on failure Open
+// closes the DB, which stops whatever had started.
+func (db *DB) start() error {
+	return db.resumeMoveTasks()
 }
 
 func (db *DB) open() error {

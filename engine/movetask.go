@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -23,14 +24,29 @@ import (
 // dead-letter queue: a crash in between duplicates, never loses.
 //
 // Task records live in the index under the source queue (queue_meta.go):
-// written synced at start and at the end, and unsynced after every batch
-// (Moved). A task does not outlive its process: Close ends a running task
-// as FAILED ("interrupted"), and after a crash its record still says
-// RUNNING with no goroutine behind it, which ListMoveTasks reports as
-// FAILED (CANCELLING as CANCELLED) with the count of the last progress
-// write. Resuming instead would need a start-up hook in DB.open (engine
-// core); a FAILED task is what AWS shows for a task that stopped, and
-// StartMoveTask moves the rest.
+// written synced at start, at a cancel and at the end, and unsynced after
+// every batch (Moved). Every record write happens under the task's lock
+// with the status it writes, so a late progress write never overwrites a
+// CANCELLING or final record.
+//
+// A task outlives its process, as in AWS: an active-task key under the
+// reserved entity 0 (one per RUNNING or CANCELLING task, written with the
+// record at start, deleted with the final record) lets Open find them in
+// O(active tasks). Close records a running task as RUNNING with its Moved
+// count, synced; Open (resumeMoveTasks) restarts it with its handle, rate,
+// Started, ToMove and Moved, waiting one interval before its first batch
+// so that restarts never raise the rate. A task that was CANCELLING ends
+// CANCELLED; one whose explicit destination was deleted meanwhile ends
+// FAILED (MoveTaskFailureNonExistentQueue); one whose source was deleted
+// went with its queue. After a crash the record holds the Moved count of
+// its last synced write or less (progress writes are unsynced): the count
+// is approximate, as AWS says, and messages moved but whose dead-letter
+// delete was lost are moved again (at-least-once).
+//
+// A record that says RUNNING with no goroutine behind it and no active
+// key (written by a build before tasks resumed, or left by a resume that
+// could not record its failure) is reported as FAILED ("interrupted"),
+// CANCELLING as CANCELLED.
 const (
 	// MoveTaskMaxPerSecondMax is AWS's upper bound of MaxPerSecond.
 	MoveTaskMaxPerSecondMax = 500
@@ -41,8 +57,50 @@ const (
 	moveTasksKept = 10
 	// moveTaskBatch is how many messages one step moves.
 	moveTaskBatch = 10
-	// moveTaskInterrupted is the failure of a task its process stopped.
+	// moveTaskInterrupted is the failure of a task no goroutine runs.
 	moveTaskInterrupted = "the task was interrupted by a shutdown or crash of the server; start a new task to move the remaining messages"
+)
+
+// Failure reasons of a FAILED move task that SQS defines (MoveTask.Failure;
+// other failures carry the engine's error text). They are the values AWS
+// shows as FailureReason, which server/sqs renders verbatim.
+const (
+	// MoveTaskFailureNonExistentQueue: the destination (explicit, or a
+	// message's original source queue) does not exist.
+	MoveTaskFailureNonExistentQueue = "AWS.SimpleQueueService.NonExistentQueue"
+	// MoveTaskFailureUnknownSource: a message has no recorded dead-letter
+	// source (it was sent to the dead-letter queue directly) and the task
+	// has no explicit destination.
+	MoveTaskFailureUnknownSource = "CouldNotDetermineMessageSource"
+)
+
+// errNoDeadLetterSource: a message to move back has no recorded source.
+var errNoDeadLetterSource = errors.New("engine: message has no dead-letter source")
+
+// moveFailure is the Failure of a task that stopped on err.
+func moveFailure(err error) string {
+	switch {
+	case errors.Is(err, ErrQueueNotFound):
+		return MoveTaskFailureNonExistentQueue
+	case errors.Is(err, errNoDeadLetterSource):
+		return MoveTaskFailureUnknownSource
+	}
+	return err.Error()
+}
+
+// moveTaskStop says why a task's goroutine is asked to stop.
+type moveTaskStop uint8
+
+const (
+	moveTaskStopNone moveTaskStop = iota
+	// moveTaskStopCancel: CancelMoveTask; the task ends CANCELLED.
+	moveTaskStopCancel
+	// moveTaskStopSuspend: Close or Reset; the task stays RUNNING on disk
+	// and the next Open resumes it.
+	moveTaskStopSuspend
+	// moveTaskStopSourceDeleted: DeleteQueue of the source; the record
+	// goes with the queue.
+	moveTaskStopSourceDeleted
 )
 
 type moveTask struct {
@@ -53,8 +111,7 @@ type moveTask struct {
 	mu   struct {
 		sync.Mutex
 		info MoveTask
-		// shutdown: stopped by Close or DeleteQueue, not by a cancel.
-		shutdown bool
+		why  moveTaskStop
 	}
 }
 
@@ -75,6 +132,26 @@ func moveTaskKey(entity uint64, handle string) []byte {
 	return index.AppendString(index.EntitySpacePrefix(nil, entity, spaceQueueMoveTasks), handle)
 }
 
+// activeMoveTasksPrefix is the prefix of every active-task key.
+func activeMoveTasksPrefix() []byte {
+	return index.EntitySpacePrefix(nil, queueGlobalEntity, spaceQueueActiveMoveTasks)
+}
+
+// activeMoveTaskKey marks the task handle as RUNNING or CANCELLING.
+func activeMoveTaskKey(handle string) []byte {
+	return index.AppendString(activeMoveTasksPrefix(), handle)
+}
+
+// moveTaskEntity returns the source queue entity a handle names.
+func moveTaskEntity(handle string) (uint64, bool) {
+	entityText, _, ok := strings.Cut(handle, "-")
+	if !ok {
+		return 0, false
+	}
+	entity, err := strconv.ParseUint(entityText, 10, 64)
+	return entity, err == nil
+}
+
 func encodeMoveTask(info MoveTask) ([]byte, error) {
 	v, err := json.Marshal(moveTaskRecord{
 		Handle: info.Handle, Source: info.Source, Destination: info.Destination, MaxPerSecond: info.MaxPerSecond,
@@ -86,9 +163,7 @@ func encodeMoveTask(info MoveTask) ([]byte, error) {
 	return v, nil
 }
 
-// decodeMoveTask decodes a task record. A task recorded as running that
-// no goroutine of this process runs was interrupted: it is reported as
-// FAILED (CANCELLING: CANCELLED).
+// decodeMoveTask decodes a task record as written.
 func decodeMoveTask(v []byte) (MoveTask, error) {
 	var r moveTaskRecord
 	if err := json.Unmarshal(v, &r); err != nil {
@@ -113,13 +188,24 @@ func interrupted(info MoveTask) MoveTask {
 	return info
 }
 
-// putMoveTask writes a task record (synced for state changes).
+func moveTaskActive(status string) bool {
+	return status == MoveTaskRunning || status == MoveTaskCancelling
+}
+
+// putMoveTask writes a task record; a record of a finished task also
+// drops its active-task key, atomically. State changes are synced.
 func (db *DB) putMoveTask(entity uint64, info MoveTask, sync bool) error {
 	v, err := encodeMoveTask(info)
 	if err != nil {
 		return err
 	}
-	if err := db.index.Set(moveTaskKey(entity, info.Handle), v, sync); err != nil {
+	b := db.index.NewBatch()
+	defer b.Close()
+	b.Set(moveTaskKey(entity, info.Handle), v)
+	if !moveTaskActive(info.Status) {
+		b.Delete(activeMoveTaskKey(info.Handle))
+	}
+	if err := b.Commit(sync); err != nil {
 		return fmt.Errorf("engine: persist move task %s: %w", info.Handle, err)
 	}
 	return nil
@@ -141,15 +227,29 @@ func (r *queueRegistry) moveTasksOf(entity uint64) ([]MoveTask, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: list move tasks: %w", err)
 	}
+	var orphans []int
 	r.mu.Lock()
 	for i := range out {
 		if t := r.mu.tasks[out[i].Handle]; t != nil {
 			out[i] = t.info()
-		} else {
-			out[i] = interrupted(out[i])
+		} else if moveTaskActive(out[i].Status) {
+			orphans = append(orphans, i)
 		}
 	}
 	r.mu.Unlock()
+	// A task writes its final record before it leaves the registry: read
+	// again what the scan saw as active, so a task that ended in between
+	// shows how it ended, not as interrupted.
+	for _, i := range orphans {
+		info, ok, err := r.db.storedMoveTask(out[i].Handle)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[i] = info
+		}
+		out[i] = interrupted(out[i])
+	}
 	slices.SortFunc(out, func(a, b MoveTask) int { return b.Started.Compare(a.Started) })
 	return out, nil
 }
@@ -157,7 +257,7 @@ func (r *queueRegistry) moveTasksOf(entity uint64) ([]MoveTask, error) {
 // StartMoveTask starts moving the messages of src, a dead-letter queue, to
 // dst (nil: each message's original source queue) at most maxPerSecond
 // messages per second (0: engine default; 1..500). One task may run per
-// source queue.
+// source queue. The task survives Close: the next Open resumes it.
 func (db *DB) StartMoveTask(src QueueRef, dst *QueueRef, maxPerSecond int) (string, error) {
 	if err := db.enter(); err != nil {
 		return "", err
@@ -198,13 +298,9 @@ func (db *DB) StartMoveTask(src QueueRef, dst *QueueRef, maxPerSecond int) (stri
 		return "", err
 	}
 	for _, info := range existing {
-		if info.Status == MoveTaskRunning || info.Status == MoveTaskCancelling {
+		if moveTaskActive(info.Status) {
 			return "", invalidf("Source", "a message move task is already running on %s", src)
 		}
-	}
-	rate := maxPerSecond
-	if rate == 0 {
-		rate = moveTaskDefaultPerSecond
 	}
 	handle := strconv.FormatUint(q.entity, 10) + "-" + strconv.FormatUint(rand.Uint64(), 36)
 	t := &moveTask{reg: reg, src: q, stop: make(chan struct{}), done: make(chan struct{})}
@@ -217,8 +313,8 @@ func (db *DB) StartMoveTask(src QueueRef, dst *QueueRef, maxPerSecond int) (stri
 		ToMove:       q.Counts().Visible,
 		Started:      db.opts.Clock.Now(),
 	}
-	// The record, and the pruning of the oldest beyond moveTasksKept, in
-	// one synced batch before the task runs.
+	// The record, its active-task key, and the pruning of the oldest
+	// beyond moveTasksKept, in one synced batch before the task runs.
 	v, err := encodeMoveTask(t.mu.info)
 	if err != nil {
 		return "", err
@@ -226,6 +322,7 @@ func (db *DB) StartMoveTask(src QueueRef, dst *QueueRef, maxPerSecond int) (stri
 	b := db.index.NewBatch()
 	defer b.Close()
 	b.Set(moveTaskKey(q.entity, handle), v)
+	b.Set(activeMoveTaskKey(handle), nil)
 	for i := moveTasksKept - 1; i < len(existing); i++ {
 		b.Delete(moveTaskKey(q.entity, existing[i].Handle))
 	}
@@ -235,7 +332,7 @@ func (db *DB) StartMoveTask(src QueueRef, dst *QueueRef, maxPerSecond int) (stri
 	reg.mu.Lock()
 	reg.mu.tasks[handle] = t
 	reg.mu.Unlock()
-	go t.run(q, dst, rate)
+	go t.run(false /* resumed */)
 	return handle, nil
 }
 
@@ -249,7 +346,8 @@ func cloneRef(r *QueueRef) *QueueRef {
 
 // CancelMoveTask stops a running task and returns how many messages it
 // moved. ErrMoveTaskNotFound for an unknown handle; a ValidationError if
-// the task is not running.
+// the task is not running. The task is recorded CANCELLING (synced) before
+// it is stopped, so a crash in between does not resume it.
 func (db *DB) CancelMoveTask(handle string) (int64, error) {
 	if err := db.enter(); err != nil {
 		return 0, err
@@ -276,21 +374,22 @@ func (db *DB) CancelMoveTask(handle string) (int64, error) {
 		return 0, invalidf("TaskHandle", "task is %s, not RUNNING", status)
 	}
 	t.mu.info.Status = MoveTaskCancelling
+	if err := db.putMoveTask(t.src.entity, t.mu.info, true /* sync */); err != nil {
+		t.mu.info.Status = MoveTaskRunning
+		t.mu.Unlock()
+		return 0, err
+	}
 	t.mu.Unlock()
-	t.stopAndWait()
+	t.stopAndWait(moveTaskStopCancel)
 	info := t.info()
 	return info.Moved, nil
 }
 
-// storedMoveTask reads the record of a task no goroutine runs; the handle
-// names its source queue's entity.
+// storedMoveTask reads the record of a task as written; the handle names
+// its source queue's entity.
 func (db *DB) storedMoveTask(handle string) (MoveTask, bool, error) {
-	entityText, _, ok := strings.Cut(handle, "-")
+	entity, ok := moveTaskEntity(handle)
 	if !ok {
-		return MoveTask{}, false, nil
-	}
-	entity, err := strconv.ParseUint(entityText, 10, 64)
-	if err != nil {
 		return MoveTask{}, false, nil
 	}
 	v, ok, err := db.index.Get(moveTaskKey(entity, handle))
@@ -326,8 +425,7 @@ func (db *DB) ListMoveTasks(src QueueRef, max int) ([]MoveTask, error) {
 }
 
 // stopTasksOf stops the running task whose source is ref (DeleteQueue,
-// holding startMu; the task ends FAILED and its record goes with the
-// queue).
+// holding startMu; the task's record goes with the queue).
 func (r *queueRegistry) stopTasksOf(ref QueueRef) {
 	r.mu.Lock()
 	var stop []*moveTask
@@ -338,7 +436,7 @@ func (r *queueRegistry) stopTasksOf(ref QueueRef) {
 	}
 	r.mu.Unlock()
 	for _, t := range stop {
-		t.shutdownAndWait()
+		t.stopAndWait(moveTaskStopSourceDeleted)
 	}
 }
 
@@ -350,57 +448,71 @@ func (t *moveTask) info() MoveTask {
 	return info
 }
 
-// stopAndWait stops the task's goroutine and waits for it (idempotent).
-func (t *moveTask) stopAndWait() {
+// stopAndWait stops the task's goroutine for why (the first reason wins)
+// and waits for it (idempotent).
+func (t *moveTask) stopAndWait(why moveTaskStop) {
 	t.mu.Lock()
-	select {
-	case <-t.stop:
-	default:
+	if t.mu.why == moveTaskStopNone {
+		t.mu.why = why
 		close(t.stop)
 	}
 	t.mu.Unlock()
 	<-t.done
 }
 
-// shutdownAndWait stops the task as interrupted (not cancelled).
-func (t *moveTask) shutdownAndWait() {
-	t.mu.Lock()
-	t.mu.shutdown = true
-	t.mu.Unlock()
-	t.stopAndWait()
-}
-
 // run moves batches until the source is drained of the messages counted
 // at start, the task is stopped, or a move fails; it records progress and
-// the outcome in the index, then leaves the registry. It does not hold the
-// DB operation gate (Close and Reset stop it through closeAll before they
-// close logs and the index).
-func (t *moveTask) run(src *Queue, dst *QueueRef, rate int) {
+// the outcome in the index, then leaves the registry. A resumed task waits
+// one interval before its first batch. run does not hold the DB operation
+// gate (Close and Reset stop it through closeAll before they close logs
+// and the index).
+func (t *moveTask) run(resumed bool) {
 	defer close(t.done)
+	info := t.info()
+	rate := info.MaxPerSecond
+	if rate == 0 {
+		rate = moveTaskDefaultPerSecond
+	}
 	interval := time.Second * moveTaskBatch / time.Duration(rate)
-	status, failure := t.loop(src, dst, interval)
+	status, failure := t.loop(info.Destination, interval, resumed)
 	t.mu.Lock()
-	if status == MoveTaskCancelled && t.mu.shutdown {
-		status, failure = MoveTaskFailed, moveTaskInterrupted
+	if status == MoveTaskCancelled {
+		switch t.mu.why {
+		case moveTaskStopSuspend:
+			status = MoveTaskRunning // resumed by the next Open
+		case moveTaskStopSourceDeleted:
+			status, failure = MoveTaskFailed, MoveTaskFailureNonExistentQueue
+		}
 	}
 	t.mu.info.Status, t.mu.info.Failure = status, failure
-	info := t.mu.info
-	t.mu.Unlock()
 	// DeleteQueue of the source stops the task before it deletes the
 	// queue's keys, so this never writes under a deleted queue.
-	if err := t.reg.db.putMoveTask(src.entity, info, true /* sync */); err != nil {
-		t.reg.db.logger.Error("recording the end of a message move task", "task", info.Handle, "err", err)
+	if err := t.reg.db.putMoveTask(t.src.entity, t.mu.info, true /* sync */); err != nil {
+		t.reg.db.logger.Error("recording the end of a message move task", "task", t.mu.info.Handle, "err", err)
 	}
+	handle := t.mu.info.Handle
+	t.mu.Unlock()
 	t.reg.mu.Lock()
-	if t.reg.mu.tasks[info.Handle] == t {
-		delete(t.reg.mu.tasks, info.Handle)
+	if t.reg.mu.tasks[handle] == t {
+		delete(t.reg.mu.tasks, handle)
 	}
 	t.reg.mu.Unlock()
 }
 
 // loop moves batches and returns the final status and failure.
-func (t *moveTask) loop(src *Queue, dst *QueueRef, interval time.Duration) (status, failure string) {
+// MoveTaskCancelled means stopped (run tells why).
+func (t *moveTask) loop(dst *QueueRef, interval time.Duration, wait bool) (status, failure string) {
 	for {
+		if wait {
+			timer := time.NewTimer(interval)
+			select {
+			case <-timer.C:
+			case <-t.stop:
+				timer.Stop()
+				return MoveTaskCancelled, ""
+			}
+		}
+		wait = true
 		select {
 		case <-t.stop:
 			return MoveTaskCancelled, ""
@@ -411,28 +523,108 @@ func (t *moveTask) loop(src *Queue, dst *QueueRef, interval time.Duration) (stat
 			return MoveTaskCompleted, ""
 		}
 		batch := min(int64(moveTaskBatch), info.ToMove-info.Moved)
-		moved, err := src.takeAndMove(int(batch), dst)
+		moved, err := t.src.takeAndMove(int(batch), dst)
 		t.mu.Lock()
 		t.mu.info.Moved += int64(moved)
 		info = t.mu.info
+		var perr error
+		if err == nil && moved > 0 && info.Moved < info.ToMove {
+			perr = t.reg.db.putMoveTask(t.src.entity, info, false)
+		}
 		t.mu.Unlock()
 		if err != nil {
-			return MoveTaskFailed, err.Error()
+			return MoveTaskFailed, moveFailure(err)
 		}
 		if moved == 0 || info.Moved >= info.ToMove {
 			return MoveTaskCompleted, "" // nothing left to move, or all counted at start moved
 		}
-		if err := t.reg.db.putMoveTask(src.entity, info, false); err != nil {
-			return MoveTaskFailed, err.Error()
-		}
-		timer := time.NewTimer(interval)
-		select {
-		case <-timer.C:
-		case <-t.stop:
-			timer.Stop()
-			return MoveTaskCancelled, ""
+		if perr != nil {
+			return MoveTaskFailed, perr.Error()
 		}
 	}
+}
+
+// resumeMoveTasks restarts the tasks that were active when the data
+// directory was last closed (or crashed): Open calls it once the index is
+// open, before the DB is returned, so no other call can race it. It
+// fails only when the index cannot be read or written; a task that cannot
+// resume is recorded as FAILED.
+func (db *DB) resumeMoveTasks() error {
+	var handles []string
+	prefix := activeMoveTasksPrefix()
+	err := db.index.ScanPrefix(prefix, func(key, _ []byte) error {
+		r := index.NewKeyReader(key[len(prefix):])
+		handle := r.String()
+		if err := r.Done(); err != nil {
+			return fmt.Errorf("engine: active move task key %x: %w", key, err)
+		}
+		handles = append(handles, handle)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("engine: list active move tasks: %w", err)
+	}
+	for _, handle := range handles {
+		if err := db.resumeMoveTask(handle); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resumeMoveTask restarts, or ends, one active task.
+func (db *DB) resumeMoveTask(handle string) error {
+	info, ok, err := db.storedMoveTask(handle)
+	if err != nil {
+		return err
+	}
+	entity, _ := moveTaskEntity(handle)
+	if !ok || !moveTaskActive(info.Status) {
+		// Its source queue was deleted (the record went with it) or the
+		// record already says how it ended: only the key is left.
+		b := db.index.NewBatch()
+		defer b.Close()
+		b.Delete(activeMoveTaskKey(handle))
+		if err := b.Commit(true /* sync */); err != nil {
+			return fmt.Errorf("engine: drop active move task %s: %w", handle, err)
+		}
+		return nil
+	}
+	if info.Status == MoveTaskCancelling {
+		info.Status = MoveTaskCancelled
+		return db.putMoveTask(entity, info, true /* sync */)
+	}
+	src, err := db.openQueue(info.Source)
+	if err == nil && src.entity != entity {
+		err = fmt.Errorf("%w: %s", ErrQueueNotFound, info.Source) // a new queue of the same name
+	}
+	if errors.Is(err, ErrQueueNotFound) {
+		b := db.index.NewBatch()
+		defer b.Close()
+		b.Delete(moveTaskKey(entity, handle))
+		b.Delete(activeMoveTaskKey(handle))
+		if err := b.Commit(true /* sync */); err != nil {
+			return fmt.Errorf("engine: drop move task %s of deleted %s: %w", handle, info.Source, err)
+		}
+		return nil
+	}
+	if err == nil && info.Destination != nil {
+		_, err = db.openQueue(*info.Destination)
+	}
+	if err != nil {
+		db.logger.Error("a message move task cannot resume", "task", handle, "err", err)
+		info.Status, info.Failure = MoveTaskFailed, moveFailure(err)
+		return db.putMoveTask(entity, info, true /* sync */)
+	}
+	reg := db.queues()
+	t := &moveTask{reg: reg, src: src, stop: make(chan struct{}), done: make(chan struct{})}
+	t.mu.info = info
+	reg.mu.Lock()
+	reg.mu.tasks[handle] = t
+	reg.mu.Unlock()
+	db.logger.Info("resuming a message move task", "task", handle, "source", info.Source.String(), "moved", info.Moved, "to_move", info.ToMove)
+	go t.run(true /* resumed */)
+	return nil
 }
 
 // moveTake is the take hook of a move task's receive call: it queues each
@@ -454,7 +646,7 @@ func (t *moveTake) takeLocked(q *Queue, call *receiveCall, st *msgState, rec *se
 	}
 	if target == nil {
 		// Leave it where it is (visible) and fail the task.
-		t.missingSource = fmt.Errorf("engine: message %s in %s has no dead-letter source", formatUUID(call.rec.id), q.ref)
+		t.missingSource = fmt.Errorf("%w: message %s in %s", errNoDeadLetterSource, formatUUID(call.rec.id), q.ref)
 		q.mu.vs.startMove(st, call.now)
 		q.mu.vs.abortMove(st)
 		return nil

@@ -44,8 +44,8 @@ type queueRegistry struct {
 		sync.Mutex
 		byEntity map[uint64]*Queue
 		byRef    map[QueueRef]*Queue
-		// tasks are the move tasks started by this process and still
-		// running (their records live in the index: movetask.go).
+		// tasks are the move tasks this process runs (started or
+		// resumed; their records live in the index: movetask.go).
 		tasks map[string]*moveTask
 	}
 }
@@ -75,7 +75,7 @@ func (r *queueRegistry) closeAll() error {
 	r.dlqIndexReady = false
 	r.dlqIndexMu.Unlock()
 	for _, t := range tasks {
-		t.shutdownAndWait()
+		t.stopAndWait(moveTaskStopSuspend) // recorded RUNNING: the next Open resumes it
 	}
 	var errs []error
 	for _, q := range queues {

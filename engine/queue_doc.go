@@ -125,5 +125,6 @@ package engine
 // The 60-second windows of ErrQueueDeletedRecently and ErrPurgeInProgress
 // are persisted (the delete time with the catalog delete, the purge time
 // with the purge's floor), so a restart does not shorten them. Message
-// move tasks are index records (movetask.go): after a restart a task that
-// was running shows as FAILED ("interrupted"); tasks do not resume.
+// move tasks are index records (movetask.go): a task that was running when
+// the DB closed or crashed resumes when it opens again, with its handle,
+// rate and count of messages moved.

@@ -23,6 +23,7 @@ import (
 //
 //	0 | spaceQueueDeletedNames | deletedAt:i64 | account | region | name  → empty
 //	0 | spaceQueueDLQSources | dlq account | region | name | source account | region | name → empty
+//	0 | spaceQueueActiveMoveTasks | handle:string                       → empty: a RUNNING or CANCELLING move task (movetask.go)
 //	EntityMetaKey(0, "queue/dlq-sources-index-v1")                      → empty: that index is built
 const (
 	spaceQueueMoveTasks = index.SpaceUserMin + 1
@@ -31,6 +32,8 @@ const (
 	queueGlobalEntity      = 0
 	spaceQueueDeletedNames = index.Space(0x20)
 	spaceQueueDLQSources   = index.Space(0x21)
+	// spaceQueueActiveMoveTasks lists the move tasks Open resumes.
+	spaceQueueActiveMoveTasks = index.Space(0x22)
 
 	queueMetaLastPurge = "last-purge"
 )

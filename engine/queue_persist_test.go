@@ -3,13 +3,10 @@ package engine
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/sluice-dev/sluice/index"
 )
 
@@ -95,86 +92,6 @@ func moveEnv(t *testing.T, e *qenv, n int) QueueRef {
 		t.Fatalf("%d messages in the DLQ, want %d", got, n)
 	}
 	return dlqRef
-}
-
-// TestMoveTaskRecordsSurviveRestart checks what ListMoveTasks shows after
-// a restart: a finished task as it ended; a task running at Close as
-// FAILED (interrupted) with the messages it moved; a task running at a
-// crash (its record still says RUNNING) as FAILED too; and that a new task
-// can start afterwards and move the rest. Method: a DLQ with 30 messages,
-// tasks at 1 message per second (10 per step, one step every 10 s), a
-// synctest bubble to stop the clock while a task waits between steps, a
-// clean reopen, and a CrashClone of the file system that keeps only
-// synced data.
-func TestMoveTaskRecordsSurviveRestart(t *testing.T) {
-	bubble(t, func(t *testing.T) {
-		fs := vfs.NewCrashableMem()
-		e := &qenv{t: t, fs: fs}
-		e.open()
-		defer func() {
-			if err := e.db.Close(); err != nil {
-				t.Error(err)
-			}
-		}()
-		dlq := moveEnv(t, e, 30)
-
-		h1, err := e.db.StartMoveTask(dlq, nil, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		synctest.Wait() // first step done, waiting 10 s for the next
-		if _, err := e.db.StartMoveTask(dlq, nil, 1); err == nil {
-			t.Fatal("second task started while one runs")
-		}
-		e.reopen()
-		tasks, err := e.db.ListMoveTasks(dlq, 0)
-		if err != nil || len(tasks) != 1 {
-			t.Fatalf("ListMoveTasks after Close: %+v %v", tasks, err)
-		}
-		if got := tasks[0]; got.Handle != h1 || got.Status != MoveTaskFailed || got.Failure != moveTaskInterrupted || got.Moved != 10 || got.ToMove != 30 {
-			t.Fatalf("task running at Close: %+v, want FAILED (interrupted) after moving 10 of 30", got)
-		}
-		if _, err := e.db.CancelMoveTask(h1); err == nil || !strings.Contains(err.Error(), MoveTaskFailed) {
-			t.Fatalf("cancel of an interrupted task: %v, want a validation error naming FAILED", err)
-		}
-
-		// A task running when the machine crashes.
-		time.Sleep(time.Second)
-		h2, err := e.db.StartMoveTask(dlq, nil, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		synctest.Wait()
-		crashed := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 0, RNG: rand.New(rand.NewPCG(1, 2))})
-		after, err := Open("data", &Options{FS: crashed, SegmentSizeBytes: 64 << 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tasks, err = after.ListMoveTasks(dlq, 0)
-		if err != nil || len(tasks) != 2 || tasks[0].Handle != h2 || tasks[1].Handle != h1 {
-			t.Fatalf("ListMoveTasks after a crash: %+v %v", tasks, err)
-		}
-		if got := tasks[0]; got.Status != MoveTaskFailed || got.Failure != moveTaskInterrupted {
-			t.Fatalf("task running at a crash: %+v, want FAILED (interrupted)", got)
-		}
-		if err := after.Close(); err != nil {
-			t.Fatal(err)
-		}
-
-		// The running original finishes; a finished task stays COMPLETED.
-		time.Sleep(time.Minute)
-		e.reopen()
-		tasks, err = e.db.ListMoveTasks(dlq, 1)
-		if err != nil || len(tasks) != 1 || tasks[0].Handle != h2 {
-			t.Fatalf("ListMoveTasks(1): %+v %v", tasks, err)
-		}
-		if got := tasks[0]; got.Status != MoveTaskCompleted || got.Moved != 20 || got.Failure != "" {
-			t.Fatalf("task that finished before Close: %+v, want COMPLETED moving 20", got)
-		}
-		if n := e.queue("dlq").Counts().Visible; n != 0 {
-			t.Fatalf("%d messages left in the DLQ", n)
-		}
-	})
 }
 
 // TestMoveTaskStoppedByDeleteQueue checks that deleting the source queue
