@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/server/awsproto"
 )
 
 // Enhanced fan-out consumers: RegisterStreamConsumer,
@@ -24,6 +25,7 @@ func (s *Service) consumerRef(in *consumerInput) (*engine.Stream, target, engine
 	}
 	var t target
 	name := in.ConsumerName
+	created := int64(-1) // the ARN's creation timestamp; -1: not given
 	switch {
 	case in.ConsumerARN != "":
 		p, ok := parseARN(in.ConsumerARN, true)
@@ -33,6 +35,7 @@ func (s *Service) consumerRef(in *consumerInput) (*engine.Stream, target, engine
 		}
 		t = target{ns: engine.Namespace{Account: p.account, Region: p.region}, name: p.stream}
 		name = p.consumer
+		created = p.consumerCreated
 	case in.StreamARN != "" && in.ConsumerName != "":
 		p, _ := parseARN(in.StreamARN, false) // validated above
 		t = target{ns: engine.Namespace{Account: p.account, Region: p.region}, name: p.stream}
@@ -43,15 +46,16 @@ func (s *Service) consumerRef(in *consumerInput) (*engine.Stream, target, engine
 	if err != nil {
 		return nil, t, engine.StreamConsumer{}, streamError(err, t.ns, t.name)
 	}
-	for _, sc := range st.Consumers() {
-		if sc.Name == name {
-			return st, t, sc, nil
-		}
+	// A consumer ARN names one registration: after the consumer is
+	// deregistered and registered again, the old ARN (another creation
+	// second) no longer resolves, as on AWS.
+	if sc, err := st.Consumer(name); err == nil && (created < 0 || created == sc.Created.Unix()) {
+		return st, t, sc, nil
 	}
 	return nil, t, engine.StreamConsumer{}, consumerNotFound(t, name)
 }
 
-func consumerNotFound(t target, name string) error {
+func consumerNotFound(t target, name string) *awsproto.Error {
 	return errResourceNotFound.WithMessage("Consumer " + name + " under stream " + t.name + " under account " + t.ns.Account + " not found.")
 }
 
@@ -117,6 +121,8 @@ func (s *Service) deregisterStreamConsumer(c *call) error {
 		}
 		return streamError(err, t.ns, t.name)
 	}
+	// Open subscriptions end now, with the error a new one would get.
+	s.subs.endConsumer(st.EntityID(), sc.Name, sc.Created.UnixNano(), consumerNotFound(t, sc.Name))
 	return nil
 }
 

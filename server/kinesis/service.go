@@ -44,6 +44,9 @@ type Service struct {
 	// doubling (a third of GetRecords' CPU). Collisions only make a hint
 	// less accurate.
 	readSizeHints [readSizeHintSlots]atomic.Int64
+	// subs holds SubscribeToShard's per consumer and shard admission state
+	// and running subscriptions (subscribe_rules.go).
+	subs subscriptions
 }
 
 // operation is one API operation over a decoded call.

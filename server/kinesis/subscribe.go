@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine"
@@ -22,9 +24,12 @@ import (
 // Waiting uses the engine's Stream.Wait, so an idle subscription costs a
 // parked goroutine and one heartbeat every five seconds, no polling.
 //
-// Known differences from AWS: the one-subscription-per-consumer-per-shard
-// rule (ResourceInUseException on a second concurrent subscription) and the
-// 1 call/s rate are not enforced.
+// A call is admitted per consumer and shard by the rules in
+// subscribe_rules.go (ResourceInUseException within 5 s of a successful
+// call, takeover after that, LimitExceededException past one call per
+// second). A subscription ends early, with an exception event, when a newer
+// call takes it over (ResourceInUseException), its consumer is deregistered
+// or its stream deleted (ResourceNotFoundException).
 
 // eventStreamContentType is the response content type of SubscribeToShard.
 const eventStreamContentType = "application/vnd.amazon.eventstream"
@@ -51,12 +56,19 @@ func (s *Service) subscribeToShard(c *call) error {
 	if err != nil {
 		return err
 	}
+	arn := t.consumerARN(sc)
 	if sc.Status != engine.ConsumerActive {
-		return errResourceInUse.WithMessage("Consumer " + sc.Name + " is not in ACTIVE state.")
+		return errResourceInUse.WithMessage("Consumer " + sc.Name + " with creation timestamp " + strconv.FormatInt(sc.Created.Unix(), 10) +
+			" under stream: " + t.name + " , account " + t.ns.Account + " is not in ACTIVE status.")
 	}
 	info := st.Info()
 	sh, err := findShard(&info, t, in.ShardID)
 	if err != nil {
+		return err
+	}
+	key := subscriptionKey{stream: st.EntityID(), consumer: sc.Name, createdUnixNano: sc.Created.UnixNano(), shard: sh.Index}
+	now := s.now()
+	if err := s.subs.admit(key, now, arn, in.ShardID); err != nil {
 		return err
 	}
 	pos := in.StartingPosition
@@ -65,11 +77,19 @@ func (s *Service) subscribeToShard(c *call) error {
 		return streamError(err, t.ns, t.name)
 	}
 	sub := &subscription{
-		s: s, st: st, t: t, shard: sh.Index, next: seq, cbor: c.cbor, ctx: c.ctx,
+		s: s, st: st, t: t, key: key, shard: sh.Index, next: seq, cbor: c.cbor, ctx: c.ctx,
 		payloadType: awsproto.ContentTypeJSON11,
 	}
 	if c.cbor {
 		sub.payloadType = awsproto.ContentTypeCBOR11
+	}
+	s.subs.start(key, now, sub)
+	// DeregisterStreamConsumer removes the consumer, then ends the
+	// subscriptions it finds in s.subs; checking again after start means
+	// one of the two sees the other.
+	if cur, err := st.Consumer(sc.Name); err != nil || !cur.Created.Equal(sc.Created) {
+		s.subs.finish(key, sub)
+		return consumerNotFound(t, sc.Name)
 	}
 	c.contentType = eventStreamContentType
 	c.stream = sub.run
@@ -81,6 +101,7 @@ type subscription struct {
 	s           *Service
 	st          *engine.Stream
 	t           target
+	key         subscriptionKey
 	shard       int
 	next        uint64
 	cbor        bool
@@ -95,6 +116,47 @@ type subscription struct {
 	msg []byte  // framed message
 	// lastCount is the number of records the last read returned.
 	lastCount int
+
+	mu struct {
+		sync.Mutex
+		// cause is why the subscription was ended from outside (end);
+		// nil while it may run.
+		cause error
+		// cancel cancels run's context; nil until run starts.
+		cancel context.CancelCauseFunc
+	}
+}
+
+// end stops the subscription from outside (takeover, deregistration): run
+// sends cause as an exception event and returns. Only the first cause
+// counts. It may be called before run starts, or after it ended.
+func (sub *subscription) end(cause error) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.mu.cause != nil {
+		return
+	}
+	sub.mu.cause = cause
+	if sub.mu.cancel != nil {
+		sub.mu.cancel(cause)
+	}
+}
+
+// arm gives end the means to wake run, honouring an end that came first.
+func (sub *subscription) arm(cancel context.CancelCauseFunc) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	sub.mu.cancel = cancel
+	if sub.mu.cause != nil {
+		cancel(sub.mu.cause)
+	}
+}
+
+// endedBy returns the cause end gave, or nil.
+func (sub *subscription) endedBy() error {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return sub.mu.cause
 }
 
 // run streams events to w until the lifetime ends, the shard ends, the
@@ -107,16 +169,28 @@ type subscription struct {
 // last event, and an empty read at that point is sent as the heartbeat.
 // Heartbeats are timed with the monotonic clock, like the waits.
 func (sub *subscription) run(w *bufio.Writer, extendDeadline func(time.Duration) error) {
+	defer sub.s.subs.finish(sub.key, sub)
 	sub.extendDeadline = extendDeadline
 	lifetime, heartbeat := sub.s.cfg.SubscriptionLifetime, sub.s.cfg.SubscriptionHeartbeat
 	deadline := time.Now().Add(lifetime)
-	ctx, cancel := context.WithDeadline(sub.ctx, deadline)
+	endCtx, stop := context.WithCancelCause(sub.ctx)
+	defer stop(nil)
+	sub.arm(stop)
+	ctx, cancel := context.WithDeadline(endCtx, deadline)
 	defer cancel()
 	if !sub.send(w, sub.initialResponse(), heartbeat) {
 		return
 	}
 	lastSent := time.Now()
 	for {
+		if endCtx.Err() != nil {
+			// Ended from outside (checked here too: a busy shard may never
+			// let the loop reach Wait) or the server is shutting down.
+			if cause := sub.endedBy(); cause != nil {
+				sub.sendException(w, cause, heartbeat)
+			}
+			return
+		}
 		payload, ended, err := sub.readEvent(time.Since(lastSent) >= heartbeat)
 		if err != nil {
 			sub.sendException(w, err, heartbeat)
@@ -134,6 +208,9 @@ func (sub *subscription) run(w *bufio.Writer, extendDeadline func(time.Duration)
 		waitCtx, waitCancel := context.WithDeadline(ctx, lastSent.Add(heartbeat))
 		err = sub.st.Wait(waitCtx, sub.shard, sub.next)
 		waitCancel()
+		if endCtx.Err() != nil {
+			continue // reported at the top of the loop
+		}
 		if ctx.Err() != nil || !time.Now().Before(deadline) {
 			return // lifetime over or server shutting down
 		}

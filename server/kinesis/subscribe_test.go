@@ -128,9 +128,12 @@ func TestSubscribeToShardHTTP2(t *testing.T) {
 // event channel closes without error), and when its shard is split and
 // read to the end (the last event names the children and carries no
 // continuation sequence number). It also replays from TRIM_HORIZON and
-// AT_SEQUENCE_NUMBER.
+// AT_SEQUENCE_NUMBER. The engine clock moves 5 s before each subscription
+// (AWS refuses a call within 5 s of a successful one for the same consumer
+// and shard); the lifetime and heartbeats run on the real monotonic clock.
 func TestSubscribeToShardEnds(t *testing.T) {
-	e := newEnv(t, envOptions{config: kinesissvc.Config{
+	clock := &fakeClock{now: time.Now()}
+	e := newEnv(t, envOptions{clock: clock, config: kinesissvc.Config{
 		SubscriptionHeartbeat: 20 * time.Millisecond, SubscriptionLifetime: 300 * time.Millisecond}})
 	ctx := context.Background()
 	createStream(t, e, "s", 1)
@@ -139,6 +142,7 @@ func TestSubscribeToShardEnds(t *testing.T) {
 
 	subscribe := func(pos types.StartingPosition) *kinesis.SubscribeToShardEventStream {
 		t.Helper()
+		clock.Advance(5 * time.Second)
 		out, err := e.client.SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{ConsumerARN: aws.String(consumer),
 			ShardId: aws.String("shardId-000000000000"), StartingPosition: &pos})
 		if err != nil {
@@ -265,9 +269,11 @@ func rawCall(t *testing.T, e *env, op, contentType string, body []byte) (int, ht
 // a subscription with a 1 ms heartbeat on one keep-alive connection, then
 // a 50 ms subscription on another connection (so the first deadline
 // passes: the server's lifetime timer does the waiting), then a plain
-// request on the first connection.
+// request on the first connection. The engine clock moves 5 s between the
+// subscriptions, which AWS would otherwise refuse.
 func TestSubscriptionLeavesConnectionUsable(t *testing.T) {
-	e := newEnv(t, envOptions{config: kinesissvc.Config{
+	clock := &fakeClock{now: time.Now()}
+	e := newEnv(t, envOptions{clock: clock, config: kinesissvc.Config{
 		SubscriptionHeartbeat: time.Millisecond, SubscriptionLifetime: 50 * time.Millisecond}})
 	createStream(t, e, "s", 1)
 	consumer := registerConsumer(t, e, "s", "c")
@@ -293,6 +299,7 @@ func TestSubscriptionLeavesConnectionUsable(t *testing.T) {
 		}
 	}
 	post(first, "SubscribeToShard", subscribe)
+	clock.Advance(5 * time.Second)
 	post(second, "SubscribeToShard", subscribe)
 	post(first, "DescribeStreamSummary", `{"StreamName":"s"}`)
 	if !reused {
