@@ -244,8 +244,8 @@ func TestMoveTaskResumesAfterCrash(t *testing.T) {
 	}
 }
 
-// TestMoveTaskRestartEndings checks how a task that cannot simply resume
-// ends after a restart: a task that was CANCELLING (the crash came between
+// TestMoveTaskRestartEndings checks how a task ends after a restart: a
+// resumed task can be cancelled; a task that was CANCELLING (the crash came between
 // CancelMoveTask's synced record and the task's last write) is CANCELLED;
 // a task whose destination, explicit or the messages' original source
 // queue, was deleted before the restart is FAILED with AWS's
@@ -278,6 +278,17 @@ func TestMoveTaskRestartEndings(t *testing.T) {
 					t.Fatal(err)
 				}
 				crashRestart(e, fs, 0)
+			},
+			wantStatus: MoveTaskCancelled,
+		},
+		{
+			name: "cancelled after resuming",
+			interrupt: func(t *testing.T, e *qenv, _ *vfs.MemFS, handle string) {
+				e.reopen()
+				synctest.Wait()
+				if moved, err := e.db.CancelMoveTask(handle); err != nil || moved != 10 {
+					t.Fatalf("CancelMoveTask of a resumed task: %d moved, %v; want 10", moved, err)
+				}
 			},
 			wantStatus: MoveTaskCancelled,
 		},
