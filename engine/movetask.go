@@ -227,16 +227,23 @@ func (r *queueRegistry) moveTasksOf(entity uint64) ([]MoveTask, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: list move tasks: %w", err)
 	}
-	var orphans []int
+	// The live tasks' state, read after r.mu is released: a task holds
+	// its lock across synced record writes, and r.mu guards every queue
+	// lookup.
+	live := make([]*moveTask, len(out))
 	r.mu.Lock()
 	for i := range out {
-		if t := r.mu.tasks[out[i].Handle]; t != nil {
+		live[i] = r.mu.tasks[out[i].Handle]
+	}
+	r.mu.Unlock()
+	var orphans []int
+	for i, t := range live {
+		if t != nil {
 			out[i] = t.info()
 		} else if moveTaskActive(out[i].Status) {
 			orphans = append(orphans, i)
 		}
 	}
-	r.mu.Unlock()
 	// A task writes its final record before it leaves the registry: read
 	// again what the scan saw as active, so a task that ended in between
 	// shows how it ended, not as interrupted.
