@@ -448,6 +448,7 @@ func (q *Queue) finishDeliveries(call *receiveCall) error {
 		o.SenderID = m.senderID
 		o.GroupID = m.groupID
 		o.DeadLetterSource = m.deadLetterSource
+		o.BodyDigest, o.HasBodyDigest = m.digest, m.hasDigest
 		if q.fifo {
 			o.DeduplicationID = m.dedupID
 			seqStart := span.keyEnd + uuidTextBytes

@@ -11,12 +11,13 @@ import (
 // compact binary "key block" below, Timestamp is the append time. The
 // FIFO sequence number is not stored: it derives from the log seq.
 //
-// Key block, version 1 (on-disk format: never change; a new layout gets a
-// new version byte):
+// Key block, versions 1 and 2 (on-disk format: never change; a new layout
+// gets a new version byte):
 //
-//	version      u8   = 1
+//	version      u8   = 1 or 2
 //	flags        u8   bit set of the optional fields below, in this order
 //	message id   16 bytes (UUID)
+//	[digest]     16 bytes: the sender's body digest   version 2 only
 //	[delayUntil] uvarint unix nanoseconds     flag recDelay
 //	[sentAt]     uvarint unix nanoseconds     flag recSent (original send time of a moved message)
 //	[groupID]    str                          flag recGroup
@@ -34,8 +35,10 @@ import (
 // and counts, and empty optional fields whose flag is set are errors.
 type messageRecord struct {
 	id               [16]byte
-	delayUntil       int64 // unix nanoseconds; 0 = not delayed
-	sentAt           int64 // unix nanoseconds; 0 = the record timestamp
+	digest           [16]byte // the sender's body digest, if hasDigest
+	hasDigest        bool     // version 2
+	delayUntil       int64    // unix nanoseconds; 0 = not delayed
+	sentAt           int64    // unix nanoseconds; 0 = the record timestamp
 	groupID          string
 	dedupID          string
 	senderID         string
@@ -46,6 +49,9 @@ type messageRecord struct {
 
 const (
 	recordVersion1 = 1
+	// recordVersion2 adds the body digest (SendMessage.BodyDigest) after
+	// the message id; written whenever the sender supplies one.
+	recordVersion2 = 2
 
 	recDelay    = 1 << 0
 	recSent     = 1 << 1
@@ -97,8 +103,14 @@ func appendMessageRecord(dst []byte, m *messageRecord) []byte {
 	if m.deadLetterSource != nil {
 		flags |= recDLSource
 	}
-	dst = append(dst, recordVersion1, flags)
-	dst = append(dst, m.id[:]...)
+	if m.hasDigest {
+		dst = append(dst, recordVersion2, flags)
+		dst = append(dst, m.id[:]...)
+		dst = append(dst, m.digest[:]...)
+	} else {
+		dst = append(dst, recordVersion1, flags)
+		dst = append(dst, m.id[:]...)
+	}
 	if flags&recDelay != 0 {
 		dst = binary.AppendUvarint(dst, uint64(m.delayUntil))
 	}
@@ -190,7 +202,9 @@ func (r *recordReader[T]) byte1() byte {
 	return b
 }
 
-// uvarint reads an unsigned varint exactly as binary.Uvarint does.
+// uvarint reads an unsigned varint as binary.Uvarint does, except that a
+// non-minimal encoding (a final zero byte after a continuation byte) is
+// malformed: every value has one encoding, as binary.AppendUvarint writes.
 func (r *recordReader[T]) uvarint() uint64 {
 	if r.err != nil {
 		return 0
@@ -205,6 +219,10 @@ func (r *recordReader[T]) uvarint() uint64 {
 		if b < 0x80 {
 			if i == binary.MaxVarintLen64-1 && b > 1 {
 				break // overflow
+			}
+			if b == 0 && i > 0 {
+				r.fail("non-minimal varint")
+				return 0
 			}
 			r.off += i + 1
 			return x | uint64(b)<<s
@@ -348,8 +366,9 @@ func decodeMessageRecord(key []byte, m *messageRecord) error {
 func decodeRecord[T recordBytes](key T, m *messageRecord, a *decodeArena) error {
 	*m = messageRecord{}
 	r := recordReader[T]{buf: key}
-	if v := r.byte1(); r.err == nil && v != recordVersion1 {
-		return fmt.Errorf("%w: version %d", errRecordMalformed, v)
+	version := r.byte1()
+	if r.err == nil && version != recordVersion1 && version != recordVersion2 {
+		return fmt.Errorf("%w: version %d", errRecordMalformed, version)
 	}
 	flags := r.byte1()
 	if r.err == nil && len(key)-r.off < 16 {
@@ -362,6 +381,17 @@ func decodeRecord[T recordBytes](key T, m *messageRecord, a *decodeArena) error 
 		m.id[i] = key[r.off+i]
 	}
 	r.off += 16
+	if version == recordVersion2 {
+		if len(key)-r.off < 16 {
+			r.fail("short body digest")
+			return r.err
+		}
+		for i := range m.digest {
+			m.digest[i] = key[r.off+i]
+		}
+		m.hasDigest = true
+		r.off += 16
+	}
 	if flags&recDelay != 0 {
 		m.delayUntil = r.positiveInt64()
 	}
@@ -407,11 +437,15 @@ type recordSchedule struct {
 func peekRecordSchedule(key []byte) (recordSchedule, error) {
 	var s recordSchedule
 	r := recordReader[[]byte]{buf: key}
-	if v := r.byte1(); r.err == nil && v != recordVersion1 {
-		return s, fmt.Errorf("%w: version %d", errRecordMalformed, v)
+	version := r.byte1()
+	if r.err == nil && version != recordVersion1 && version != recordVersion2 {
+		return s, fmt.Errorf("%w: version %d", errRecordMalformed, version)
 	}
 	flags := r.byte1()
 	r.off += 16
+	if version == recordVersion2 {
+		r.off += 16 // body digest
+	}
 	if r.err == nil && r.off > len(key) {
 		r.fail("short message id")
 	}

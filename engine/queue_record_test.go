@@ -36,6 +36,8 @@ func TestMessageRecordRoundTrip(t *testing.T) {
 		{"fifo", messageRecord{id: [16]byte{3}, groupID: "g", dedupID: "d"}},
 		{"delayed", messageRecord{id: [16]byte{4}, delayUntil: 5}},
 		{"full", full},
+		{"digest", messageRecord{id: [16]byte{5}, digest: [16]byte{0xd4, 0x1d, 15: 0x7e}, hasDigest: true}},
+		{"full with digest", func() messageRecord { r := full; r.digest, r.hasDigest = [16]byte{9, 8, 7}, true; return r }()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			key := appendMessageRecord(nil, &tc.rec)
@@ -78,7 +80,9 @@ func FuzzDecodeMessageRecord(f *testing.F) {
 	f.Add(appendMessageRecord(nil, &messageRecord{id: [16]byte{1}}))
 	f.Add(appendMessageRecord(nil, &messageRecord{id: [16]byte{2}, groupID: "g", dedupID: "d", delayUntil: 9,
 		attributes: []MessageAttribute{{Name: "a", DataType: "Binary", BinaryValue: []byte("x")}}}))
+	f.Add(appendMessageRecord(nil, &messageRecord{id: [16]byte{3}, digest: [16]byte{4}, hasDigest: true, senderID: "s"}))
 	f.Add([]byte{1, 0xff})
+	f.Add([]byte{2, 0})
 	f.Fuzz(func(t *testing.T, key []byte) {
 		var m, fromText messageRecord
 		err := decodeMessageRecord(key, &m)
@@ -101,4 +105,35 @@ func FuzzDecodeMessageRecord(f *testing.F) {
 			t.Fatalf("non-canonical key block accepted: %x re-encodes to %x", key, again)
 		}
 	})
+}
+
+// TestMessageRecordVersion1Golden pins the version 1 key block layout:
+// records written before version 2 existed (no body digest) must decode
+// unchanged forever, and a record without a digest is still written as
+// version 1, byte for byte.
+func TestMessageRecordVersion1Golden(t *testing.T) {
+	// version 1, flags recGroup|recSender, id 0x01..0x10, "g", "s".
+	golden := []byte{1, recGroup | recSender,
+		1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+		1, 'g', 1, 's'}
+	want := messageRecord{id: [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, groupID: "g", senderID: "s"}
+	var got messageRecord
+	if err := decodeMessageRecord(golden, &got); err != nil {
+		t.Fatalf("decode v1: %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("v1 decode:\n got %+v\nwant %+v", got, want)
+	}
+	if again := appendMessageRecord(nil, &want); string(again) != string(golden) {
+		t.Fatalf("a record without digest encodes as %x, want the v1 bytes %x", again, golden)
+	}
+	// The same record with a digest: version 2, digest after the id.
+	want.digest, want.hasDigest = [16]byte{0xaa, 15: 0xbb}, true
+	v2 := appendMessageRecord(nil, &want)
+	if v2[0] != recordVersion2 || string(v2[18:34]) != string(want.digest[:]) || string(v2[34:]) != string(golden[18:]) {
+		t.Fatalf("v2 layout: %x", v2)
+	}
+	if id := recordMessageID(v2); string(id) != string(want.id[:]) {
+		t.Fatalf("recordMessageID of a v2 block = %x", id)
+	}
 }

@@ -122,6 +122,8 @@ func (b *sendBatch) prepare(attrs *QueueAttributes, msgs []SendMessage, results 
 			senderID:         m.SenderID,
 			attributes:       m.Attributes,
 			systemAttributes: m.SystemAttributes,
+			digest:           m.BodyDigest,
+			hasDigest:        m.HasBodyDigest,
 		}
 		if attrs.FIFO {
 			if b.rec.dedupID == "" {

@@ -135,6 +135,13 @@ type SendMessage struct {
 	DeduplicationID string
 	// SenderID is returned to receivers as the SenderId attribute.
 	SenderID string
+	// BodyDigest, if HasBodyDigest, is a 16-byte digest of Body that the
+	// engine stores with the message and returns on receive, so that a
+	// protocol layer which must report a digest (SQS: MD5OfBody) computes
+	// it once per message instead of once per delivery. The engine does
+	// not check it against Body.
+	BodyDigest    [16]byte
+	HasBodyDigest bool
 }
 
 // SendResult is the outcome of one SendMessage.
@@ -184,6 +191,10 @@ type ReceivedMessage struct {
 	SequenceNumber        string
 	// DeadLetterSource is set when redrive moved the message here.
 	DeadLetterSource *QueueRef
+	// BodyDigest is SendMessage.BodyDigest, if HasBodyDigest (messages
+	// sent without one, or stored before digests were, have none).
+	BodyDigest    [16]byte
+	HasBodyDigest bool
 }
 
 // Message move task statuses.

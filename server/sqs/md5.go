@@ -29,13 +29,26 @@ func md5Hex(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// md5SumString returns the MD5 of s without copying it.
+func md5SumString(s string) [md5.Size]byte {
+	return md5.Sum(stringBytes(s))
+}
+
+// bodyMD5Hex returns MD5OfBody of a received message: the digest stored at
+// send when there is one (every message sent since key block version 2),
+// else computed from the body.
+func bodyMD5Hex(m *engine.ReceivedMessage) string {
+	if m.HasBodyDigest {
+		return hex.EncodeToString(m.BodyDigest[:])
+	}
+	return md5Hex(m.Body)
+}
+
 // md5HexString is md5Hex for a string without converting it to a new slice
 // on the caller's side.
 func md5HexString(s string) string {
-	h := md5.New()
-	_, _ = h.Write(stringBytes(s)) // hash.Hash.Write never fails
-	var sum [md5.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
+	sum := md5SumString(s)
+	return hex.EncodeToString(sum[:])
 }
 
 // md5OfAttributes returns the SQS digest of attrs, or "" when attrs is empty.

@@ -235,7 +235,7 @@ func writeMessage(o *out, m *engine.ReceivedMessage, system systemAttributeSet, 
 	o.itemStart("Message")
 	o.str("MessageId", m.MessageID)
 	o.B = appendReceiptMember(o, m.Receipt)
-	o.str("MD5OfBody", md5Hex(m.Body))
+	o.str("MD5OfBody", bodyMD5Hex(m))
 	o.strBytes("Body", m.Body)
 	if system != 0 {
 		writeSystemAttributes(o, m, system)

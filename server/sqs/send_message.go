@@ -15,6 +15,7 @@ package sqs
 // returned on receive (as for SQS fair queues) but does not order delivery.
 
 import (
+	"encoding/hex"
 	"errors"
 	"strconv"
 
@@ -94,10 +95,12 @@ func prepareMessage(in *sendMessageInput, senderID string) (preparedMessage, *aw
 			GroupID:          in.MessageGroupId,
 			DeduplicationID:  in.MessageDeduplicationId,
 			SenderID:         senderID,
+			BodyDigest:       md5SumString(in.MessageBody),
+			HasBodyDigest:    true,
 		},
 		sizeBytes: size,
-		md5Body:   md5HexString(in.MessageBody),
 	}
+	p.md5Body = hex.EncodeToString(p.msg.BodyDigest[:])
 	if in.DelaySeconds != nil {
 		d := *in.DelaySeconds
 		if d < 0 || d > int(delayMax.Seconds()) {
