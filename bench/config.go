@@ -18,7 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 )
 
 // Config is one run's settings. The zero value is not useful; start from
@@ -132,11 +134,20 @@ type Env struct {
 }
 
 // streamingClient is the per-call option of long-lived event streams
-// (SubscribeToShard): the run's transport, no whole-request timeout.
+// (SubscribeToShard): the run's transport without a whole-request
+// timeout, and a protocol (event-stream codec) of the stream's own.
+//
+// The SDK (smithy-go v1.28.9, aws/smithy-go#714) keeps one event-stream
+// codec per client, with scratch state that every open stream's reader
+// goroutine and every new call's initial-response decoding share without
+// synchronisation; the race detector reports it as soon as a second
+// subscription opens beside a first. A fresh protocol per call gives each
+// stream its own codec.
 func (e *Env) streamingClient(o *kinesis.Options) {
 	if e.streamHTTP != nil {
 		o.HTTPClient = e.streamHTTP
 	}
+	o.Protocol = awsjson.New11(schemas.Kinesis_20131202)
 }
 
 // Close ends every connection the run's clients opened, so idle keep-alive

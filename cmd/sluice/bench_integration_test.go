@@ -15,6 +15,7 @@ import (
 	"github.com/sluice-dev/sluice/bench"
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/server"
+	"github.com/sluice-dev/sluice/server/kinesis"
 )
 
 // benchRunDuration is each scenario's measured interval against the
@@ -56,6 +57,15 @@ func (b *syncBuffer) String() string {
 
 func startInProcessSluice(t *testing.T) *inProcessSluice {
 	t.Helper()
+	return startInProcessSluiceWith(t, func(db *engine.DB, logger *slog.Logger) ([]*server.Service, error) {
+		return services(db, logger)
+	})
+}
+
+// startInProcessSluiceWith is startInProcessSluice with the services
+// built by build (serve's services, or variants with test timings).
+func startInProcessSluiceWith(t *testing.T, build func(*engine.DB, *slog.Logger) ([]*server.Service, error)) *inProcessSluice {
+	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cfg := server.Config{Logger: logger}
@@ -70,7 +80,7 @@ func startInProcessSluice(t *testing.T) *inProcessSluice {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svcs, err := services(db, logger)
+	svcs, err := build(db, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,6 +309,8 @@ func TestBenchAgainstSluice(t *testing.T) {
 				if tot.Received != tot.Sent {
 					t.Errorf("put %d records, readers received %d", tot.Sent, tot.Received)
 				}
+			case "kinesis-efo-e2e":
+				checkEFOResult(t, s, cfg.Stream, res)
 			}
 		})
 	}
@@ -331,4 +343,70 @@ func TestBenchAgainstSluice(t *testing.T) {
 			t.Errorf("bench left queues behind: %q", queues)
 		}
 	})
+}
+
+// checkEFOResult asserts what a kinesis-efo-e2e run against a healthy
+// server must show beyond checkBenchResult: subscription events delivered
+// every record put, exactly once, with e2e latencies, and the run's stream
+// consumer was deregistered afterwards.
+func checkEFOResult(t *testing.T, s *inProcessSluice, streamName string, res *bench.Result) {
+	t.Helper()
+	tot := res.Totals
+	if tot.Sent == 0 || tot.Received != tot.Sent {
+		t.Errorf("put %d records, subscriptions delivered %d", tot.Sent, tot.Received)
+	}
+	if e2e := res.Latencies["e2e"]; res.Received == 0 || e2e.Count == 0 || e2e.Count != res.Received {
+		t.Errorf("measured %d deliveries with %d e2e latencies", res.Received, e2e.Count)
+	}
+	stream, err := s.db.Stream(s.ns, streamName)
+	if err != nil {
+		t.Fatalf("stream %s: %v", streamName, err)
+	}
+	if consumers := stream.Consumers(); len(consumers) != 0 {
+		t.Errorf("bench left stream consumers behind: %+v", consumers)
+	}
+}
+
+// TestBenchEFOResubscribes runs kinesis-efo-e2e against an in-process
+// Sluice whose subscriptions end after 5 s (AWS: 5 min), in a 5.5 s run, so
+// every shard's subscription ends mid-run and bench must subscribe again
+// from its last continuation sequence number: every record put is still
+// delivered exactly once, no error is counted, and the renewals show up
+// in the "subscribe" series. 5 s is the shortest lifetime a renewal can
+// follow without waiting: AWS (and Sluice) refuse a SubscribeToShard
+// within 5 s of a successful one on the same consumer and shard. Open
+// loop at 200 puts/s keeps the CPU cost low beside the other tests.
+func TestBenchEFOResubscribes(t *testing.T) {
+	t.Parallel()
+	if err := os.Unsetenv("AWS_CA_BUNDLE"); err != nil {
+		t.Fatal(err)
+	}
+	const lifetime = 5 * time.Second
+	s := startInProcessSluiceWith(t, func(db *engine.DB, logger *slog.Logger) ([]*server.Service, error) {
+		svc, err := kinesis.New(db, kinesis.Config{Logger: logger, SubscriptionLifetime: lifetime, SubscriptionHeartbeat: 100 * time.Millisecond})
+		if err != nil {
+			return nil, err
+		}
+		return []*server.Service{svc.ServerService()}, nil
+	})
+	cfg := s.benchConfig()
+	cfg.Stream = "bench-it-efo-resubscribe"
+	cfg.Duration = lifetime + 500*time.Millisecond // renewals at about 5 s, then 0.5 s of records through them
+	cfg.Rate = 200
+	cfg.Concurrency = 16 // outstanding puts: enough that the rate holds under -race
+	if _, err := s.db.CreateStream(s.ns, cfg.Stream, engine.StreamConfig{ShardCount: cfg.Shards}, nil); err != nil {
+		t.Fatal(err)
+	}
+	res, err := bench.RunScenario(context.Background(), "kinesis-efo-e2e", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBenchResult(t, res)
+	checkEFOResult(t, s, cfg.Stream, res)
+	renewals := res.Latencies["subscribe"].Count
+	t.Logf("%.0f records/s delivered, e2e p50 %d µs, p99 %d µs, max %d µs, %d renewals; totals %+v",
+		res.ReceivedPerSec, res.Latency.P50Us, res.Latency.P99Us, res.Latency.MaxUs, renewals, res.Totals)
+	if renewals < int64(cfg.Shards) {
+		t.Errorf("%d subscriptions renewed during the run, want at least one per shard (%d)", renewals, cfg.Shards)
+	}
 }
