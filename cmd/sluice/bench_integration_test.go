@@ -20,7 +20,8 @@ import (
 
 // benchRunDuration is each scenario's measured interval against the
 // in-process server: long enough for hundreds of requests even under -race,
-// short enough that the fourteen runs stay well under 40 s.
+// short enough that all the runs (each SQS scenario over JSON and query,
+// each Kinesis scenario once) stay well under 40 s.
 const benchRunDuration = time.Second
 
 // benchRegion is the region bench signs with against an endpoint; the
