@@ -21,12 +21,18 @@ var quietSubscriptions = kinesissvc.Config{SubscriptionHeartbeat: time.Hour, Sub
 
 // subscribeShard calls SubscribeToShard from LATEST, or from sequence
 // number seq when given (AT_SEQUENCE_NUMBER). ctx bounds the whole stream.
+//
+// Each call uses a client of its own: aws-sdk-go-v2 (smithy-go v1.28.9)
+// shares one event-stream codec, scratch buffer included, between all
+// streams of a client, so a second stream opened while one is being read
+// is a data race (aws/smithy-go#714, open).
 func subscribeShard(ctx context.Context, e *env, consumerARN, shardID, seq string) (*kinesis.SubscribeToShardEventStream, error) {
 	pos := &types.StartingPosition{Type: types.ShardIteratorTypeLatest}
 	if seq != "" {
 		pos = &types.StartingPosition{Type: types.ShardIteratorTypeAtSequenceNumber, SequenceNumber: aws.String(seq)}
 	}
-	out, err := e.client.SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{
+	client := kinesis.New(e.client.Options()) // New installs a fresh protocol codec
+	out, err := client.SubscribeToShard(ctx, &kinesis.SubscribeToShardInput{
 		ConsumerARN: aws.String(consumerARN), ShardId: aws.String(shardID), StartingPosition: pos})
 	if err != nil {
 		return nil, err
