@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -51,6 +52,7 @@ type Stats struct {
 	DeletedRecords    uint64 // records removed by retention since Open
 	PreallocatedBytes int64  // zero bytes written ahead of the data (SyncAlways) since Open
 	MappedSegments    int    // sealed segments currently mmapped
+	PageDrops         uint64 // times readers dropped a mapping's resident pages (see dropResidentBytes) since Open
 	WriterRunning     bool   // a writer goroutine exists (false when idle)
 }
 
@@ -70,6 +72,9 @@ type segment struct {
 	version       uint8 // format version of the file
 	path          string
 	loadMu        sync.Mutex
+	// walked counts the bytes readers have walked through the mapping
+	// since its resident pages were last dropped (see Log.dropPages).
+	walked atomic.Int64
 
 	// Guarded by Log.mu.
 	sizeBytes int64        // committed bytes (the file size once sealed)
@@ -97,6 +102,8 @@ type Log struct {
 	syncDone chan error    // outcome of the running background sync; capacity 1
 	writerWG sync.WaitGroup
 	w        writer // owned by the writer goroutine while it runs
+
+	pageDrops atomic.Uint64 // Stats.PageDrops
 
 	retentionMu sync.Mutex // serializes retention calls
 
@@ -187,6 +194,7 @@ func (l *Log) Stats() Stats {
 	s.FirstSeq = l.mu.segments[0].firstSeq
 	s.NextSeq = l.mu.nextSeq
 	s.WriterRunning = l.mu.writerRunning
+	s.PageDrops = l.pageDrops.Load()
 	for _, seg := range l.mu.segments {
 		s.SizeBytes += seg.sizeBytes
 		if seg.mapping != nil {

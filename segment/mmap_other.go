@@ -9,3 +9,6 @@ func mmapFile(vfs.File, int64) ([]byte, error) { return nil, nil }
 
 // munmap is never called with a mapping on this platform.
 func munmap([]byte) error { return nil }
+
+// dropResident is never called with a mapping on this platform.
+func dropResident([]byte) error { return nil }

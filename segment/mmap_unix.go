@@ -28,3 +28,15 @@ func mmapFile(f vfs.File, sizeBytes int64) ([]byte, error) {
 func munmap(b []byte) error {
 	return unix.Munmap(b)
 }
+
+// dropResident drops the page-table entries of a mapping made by
+// mmapFile (MADV_DONTNEED). The mapping stays valid: the file is
+// immutable and shared, so a later access faults the same bytes back in
+// from the page cache. The pages leave the process's resident set
+// (RssFile) but stay cached by the kernel.
+func dropResident(b []byte) error {
+	if err := unix.Madvise(b, unix.MADV_DONTNEED); err != nil {
+		return fmt.Errorf("madvise: %w", err)
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -167,27 +168,99 @@ func (l *Log) readSegment(v *segmentView, r *reader, seq uint64, limits *readLim
 	if err != nil {
 		return seq, next, err
 	}
+	start := it.off
+	if r.src.mapped != nil {
+		if n := limits.expectedWalk(v.endOffset-start, l.opts.IndexIntervalBytes); n >= populateMinBytes {
+			lo := start &^ int64(pageSize-1)
+			populate(r.src.mapped[lo:min(start+n, int64(len(r.src.mapped)))])
+		}
+	}
+	seq, next, err = l.deliver(&it, r, seq, limits, next, fn)
+	l.dropPages(v.seg, &r.src, it.off-start, it.seq >= v.endSeq)
+	return seq, next, err
+}
+
+// deliver walks it (decoding into r.rec) from seq on, calling fn, within
+// limits. fn gets &r.rec, not it.rec: it must not escape.
+func (l *Log) deliver(it *frameIter, r *reader, seq uint64, limits *readLimits,
+	next uint64, fn func(*Record) error) (uint64, uint64, error) {
+	rec := &r.rec
 	for {
 		ok, err := it.next()
 		if err != nil || !ok {
 			return it.seq, next, err
 		}
-		if r.rec.Seq < seq {
+		if rec.Seq < seq {
 			continue
 		}
-		if !limits.admit(len(r.rec.Key) + len(r.rec.Payload)) {
-			return r.rec.Seq, next, nil
+		if !limits.admit(len(rec.Key) + len(rec.Payload)) {
+			return rec.Seq, next, nil
 		}
 		limits.records++
-		limits.bytes += len(r.rec.Key) + len(r.rec.Payload)
-		if err := fn(&r.rec); err != nil {
+		limits.bytes += len(rec.Key) + len(rec.Payload)
+		if err := fn(rec); err != nil {
 			if errors.Is(err, ErrStop) {
 				err = nil
 				limits.maxRecords, limits.records = 1, 1
 			}
-			return r.rec.Seq + 1, r.rec.Seq + 1, err
+			return rec.Seq + 1, rec.Seq + 1, err
 		}
-		next = r.rec.Seq + 1
+		next = rec.Seq + 1
+	}
+}
+
+// populateMinBytes is the least a Read must be expected to walk through
+// a mapping for it to populate that range up front (see populate): one
+// madvise instead of a minor fault per few pages, worth it for large
+// reads (GetRecords) but not for a queue's few records.
+const populateMinBytes = 256 << 10
+
+// pageSize is the size of a memory page (mappings start on one).
+var pageSize = os.Getpagesize()
+
+// expectedWalk estimates how many bytes of a segment (rest of them left
+// from the read position) a Read within these limits will walk: the
+// remaining byte budget plus an index interval of frames skipped before
+// the first record and of frame headers, or everything without limits,
+// or 0 (unknown) when only the record count is limited.
+func (r *readLimits) expectedWalk(rest int64, indexIntervalBytes int) int64 {
+	switch {
+	case r.maxBytes > 0:
+		return min(rest, int64(max(r.maxBytes-r.bytes, 0))+int64(indexIntervalBytes))
+	case r.maxRecords > 0:
+		return 0
+	default:
+		return rest
+	}
+}
+
+// dropResidentBytes is how far readers walk through a mapped segment
+// before its resident pages are dropped. Pages of a mapping that a reader
+// touched count in the process's RSS (RssFile) until they are unmapped
+// or dropped, so without this, reading a large backlog through the mmaps
+// grows RSS towards the data size within IdleTimeout. Dropping costs
+// one madvise and, for readers that come back, minor faults from the
+// page cache; 1 MiB keeps that to one call per ~256 pages walked.
+const dropResidentBytes = 1 << 20
+
+// dropPages accounts walked bytes of a held segment's mapping
+// and drops the mapping's resident pages once readers have walked
+// dropResidentBytes of it since the last drop, or this reader reached the
+// end of the segment (sequential readers leave nothing behind). Borrowed
+// slices of the mapping stay valid (see dropResident); the caller must
+// still hold the segment, so that the mapping is not unmapped meanwhile.
+func (l *Log) dropPages(seg *segment, src *source, walked int64, atEnd bool) {
+	if src.mapped == nil {
+		return
+	}
+	if seg.walked.Add(walked) < dropResidentBytes && !atEnd {
+		return
+	}
+	seg.walked.Store(0)
+	l.pageDrops.Add(1)
+	if err := dropResident(src.mapped); err != nil {
+		// Only the resident set stays larger; reads are unaffected.
+		l.logger.Warn("segment: dropping resident pages", "path", seg.path, "err", err)
 	}
 }
 
@@ -396,6 +469,7 @@ func (l *Log) buildIndex(v *segmentView, src *source) ([]indexEntry, error) {
 	}
 	h := segmentHeader{firstSeq: seg.firstSeq, baseTimestamp: seg.baseTimestamp}
 	res, err := scanFrames(im, h, int64(l.opts.IndexIntervalBytes))
+	l.dropPages(seg, src, v.endOffset, true) // the scan touched every page
 	if err != nil {
 		return nil, err
 	}
