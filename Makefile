@@ -82,6 +82,14 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -timeout $(TEST_TIMEOUT) ./...
 
+# Issue 4 evidence: ~10 GiB of Kinesis records through a child `sluice serve`
+# (--fsync never), read back from TRIM_HORIZON; fails if the server's peak RSS
+# reaches 512 MiB. ~3 min and ~11 GB under $TMPDIR (removed afterwards).
+# SLUICE_KBACKLOG_MIB=1024 for a quick run; knobs in bench/kbacklog/doc.go.
+.PHONY: kbacklog
+kbacklog:
+	SLUICE_KBACKLOG=1 $(GO) test ./bench/kbacklog -run TestKinesisRetainedRSS -v -count=1 -timeout 0
+
 clean:
 	rm -rf $(BIN)
 
