@@ -469,18 +469,15 @@ func (l *Log) buildIndex(v *segmentView, src *source) ([]indexEntry, error) {
 	}
 	h := segmentHeader{firstSeq: seg.firstSeq, baseTimestamp: seg.baseTimestamp}
 	res, err := scanFrames(im, h, int64(l.opts.IndexIntervalBytes))
-	l.dropPages(seg, src, v.endOffset, true) // the scan touched every page
-	if err != nil {
-		return nil, err
-	}
-	if res.badStatus != frameOK {
-		zero, _, err := im.zeroFrom(res.validEnd)
-		if err != nil {
-			return nil, err
-		}
-		if zero {
+	if err == nil && res.badStatus != frameOK {
+		var zero bool
+		if zero, _, err = im.zeroFrom(res.validEnd); err == nil && zero {
 			res.badStatus, res.badReason = frameOK, "" // preallocated zero tail
 		}
+	}
+	l.dropPages(seg, src, v.endOffset, true) // the scans touched every page
+	if err != nil {
+		return nil, err
 	}
 	if res.badStatus == frameOK && res.nextSeq != v.endSeq {
 		res.badReason = fmt.Sprintf("segment ends at seq %d, next segment starts at %d", res.nextSeq, v.endSeq)
