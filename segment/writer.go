@@ -97,6 +97,14 @@ type writer struct {
 	buf             []byte
 	pendingIndex    []indexEntry // index points of written, unpublished frames
 
+	// Mapped writes (wmap.go): the active segment's shared mapping, how far
+	// its pages have been dropped from the process, whether mapped writes
+	// are off for this segment, and the bytes written through mappings.
+	wmap        []byte
+	wmapDropped int64
+	wmapOff     bool
+	mappedBytes int64
+
 	// Requests written but waiting for a sync before acknowledgement, in
 	// order, and what publishing all of them exposes (SyncAlways).
 	awaiting      []*appendRequest
@@ -527,8 +535,8 @@ func (l *Log) writeBatch(reqs []*appendRequest) error {
 		if err := l.preallocate(w.sizeBytes + int64(n)); err != nil {
 			return l.failBatch(reqs, err)
 		}
-		if _, err := w.file.WriteAt(w.buf, w.sizeBytes); err != nil {
-			return l.failBatch(reqs, fmt.Errorf("writing %s at %d: %w", w.seg.path, w.sizeBytes, err))
+		if err := l.writeFrames(w.buf); err != nil {
+			return l.failBatch(reqs, err)
 		}
 		if !w.unsynced() {
 			w.unsyncedSince = time.Now()
@@ -796,8 +804,8 @@ func (w *writer) release(poisoned bool) error {
 	if w.file == nil {
 		return nil
 	}
-	var err error
-	if w.unsynced() && !poisoned {
+	err := w.unmap()
+	if w.unsynced() && !poisoned && err == nil {
 		err = w.file.SyncData()
 		if err != nil {
 			err = fmt.Errorf("syncing %s: %w", w.seg.path, err)
@@ -822,7 +830,7 @@ func (l *Log) roll() error {
 		return err
 	}
 	w := &l.w
-	if err := w.file.Close(); err != nil {
+	if err := errors.Join(w.unmap(), w.file.Close()); err != nil {
 		w.file = nil
 		return fmt.Errorf("closing %s: %w", w.seg.path, err)
 	}
