@@ -78,7 +78,8 @@
 // Open does not call into kinds: a kind recovers its in-memory state lazily,
 // on first access to a resource (catalogGet, then the index and openLog).
 // A kind that needs background work from startup (deliverers, exporters,
-// retention) adds one call at the end of DB.open in engine.go.
+// retention) adds one call to DB.start in engine.go, which Open runs once
+// the index is open and before it returns (queue move tasks resume there).
 //
 // Time comes only from db.Clock(); never call time.Now in this package.
 //
