@@ -13,13 +13,15 @@ import (
 	"time"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/sluice-dev/sluice/internal/childserver"
 )
 
 func TestMain(m *testing.M) {
 	// The test builds no SDK client, but keep the machine-wide rule: an
 	// SDK client with a custom HTTP client fails while this is set.
 	os.Unsetenv("AWS_CA_BUNDLE")
-	os.Exit(m.Run())
+	os.Exit(childserver.Run(m))
 }
 
 const (
@@ -122,16 +124,15 @@ func (s *shardTally) merge(o shardTally) {
 // read throughput.
 func TestKinesisRetainedRSS(t *testing.T) {
 	c := loadConfig(t)
-	bin := buildSluice(t)
-	srv := startServer(t, bin, c.dir, "--fsync", c.fsync)
+	srv := childserver.Start(t, childserver.Config{Dir: c.dir, Fsync: c.fsync})
 	t.Logf("config: data=%.0f MiB protocol=%s fsync=%s writers=%d bound=%.0f MiB dir=%s pid=%d",
 		mib(c.dataBytes), map[bool]string{true: "cbor", false: "json"}[c.cbor], c.fsync, c.writers,
-		mib(c.rssBound), c.dir, srv.pid())
+		mib(c.rssBound), c.dir, srv.PID())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cl := newClient(srv.addr, c.cbor, max(c.writers, shardCount))
+	cl := newClient(srv.Addr(), c.cbor, max(c.writers, shardCount))
 
-	smp := &sampler{pid: srv.pid()}
+	smp := &sampler{pid: srv.PID()}
 	sampling := make(chan struct{})
 	go func() {
 		defer close(sampling)
@@ -144,7 +145,7 @@ func TestKinesisRetainedRSS(t *testing.T) {
 	start := time.Now()
 	written, err := fill(ctx, cl, c)
 	if err != nil {
-		t.Fatalf("fill: %v\n%s", err, srv.logTail(20))
+		t.Fatalf("fill: %v\n%s", err, srv.LogTail(20))
 	}
 	fillTime := time.Since(start)
 	var total shardTally
@@ -164,7 +165,7 @@ func TestKinesisRetainedRSS(t *testing.T) {
 	read, wire, err := readAll(ctx, cl)
 	readTime := time.Since(start)
 	if err != nil {
-		t.Fatalf("read: %v\n%s", err, srv.logTail(20))
+		t.Fatalf("read: %v\n%s", err, srv.LogTail(20))
 	}
 	smp.phase("")
 	var readTotal shardTally
@@ -189,9 +190,7 @@ func TestKinesisRetainedRSS(t *testing.T) {
 		t.Logf("phase %-5s (%4d samples) peak: %s", p.name, p.samples, p.peak)
 		peak.vmRSS = max(peak.vmRSS, p.peak.vmRSS, p.peak.vmHWM)
 	}
-	if err := srv.stop(); err != nil {
-		t.Errorf("stop: %v\n%s", err, srv.logTail(20))
-	}
+	srv.Stop()
 	if peak.vmRSS >= c.rssBound {
 		t.Errorf("server peak RSS %.0f MiB (VmRSS sampled or VmHWM), want < %.0f MiB", mib(peak.vmRSS), mib(c.rssBound))
 	}

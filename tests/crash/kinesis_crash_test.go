@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/sluice-dev/sluice/internal/childserver"
 )
 
 const (
@@ -121,7 +123,7 @@ func TestKinesisCrash(t *testing.T) {
 
 func runKinesisCrash(t *testing.T, fsync string, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x6b696e))
-	srv := StartServer(t, ServerConfig{Dir: t.TempDir(), Fsync: fsync})
+	srv := childserver.Start(t, childserver.Config{Dir: t.TempDir(), Fsync: fsync})
 	ctx := context.Background()
 	client := newKinesisClient(srv.Endpoint())
 	const stream = "crash"

@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/sluice-dev/sluice/internal/childserver"
 )
 
 var (
@@ -107,7 +109,7 @@ func TestSQSCrash(t *testing.T) {
 
 func runSQSCrash(t *testing.T, v sqsVariant, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x5ca1ab1e))
-	srv := StartServer(t, ServerConfig{Dir: t.TempDir(), Fsync: v.fsync})
+	srv := childserver.Start(t, childserver.Config{Dir: t.TempDir(), Fsync: v.fsync})
 	client := newSQSClient(t, srv.Endpoint())
 	ctx := context.Background()
 
@@ -224,7 +226,7 @@ type sqsHarness struct {
 	fifo     bool
 	variant  sqsVariant
 	ledger   *sqsLedger
-	srv      *Server
+	srv      *childserver.Server
 
 	upMu sync.Mutex
 	up   chan struct{} // closed while the server is serving

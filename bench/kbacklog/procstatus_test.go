@@ -1,139 +1,16 @@
 package kbacklog
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
-	"testing"
 	"time"
 )
-
-// startTimeout bounds how long the child may take from exec to serving.
-const startTimeout = 60 * time.Second
-
-// buildSluice builds cmd/sluice from this working tree into a temporary
-// directory and returns the binary's path.
-func buildSluice(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "sluice")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/sluice-dev/sluice/cmd/sluice")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build cmd/sluice: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// server is a child `sluice serve` process.
-type server struct {
-	t       *testing.T
-	cmd     *exec.Cmd
-	addr    string
-	exited  chan struct{} // closed once the process has been waited for
-	waitErr error
-
-	logMu sync.Mutex
-	log   bytes.Buffer // the child's stderr
-}
-
-// startServer runs `sluice serve` on a free port of 127.0.0.1 with the
-// given data directory and extra flags, and waits for its "serving" line.
-// The process is killed at the end of the test if still running.
-func startServer(t *testing.T, bin, dataDir string, args ...string) *server {
-	t.Helper()
-	s := &server{t: t, exited: make(chan struct{})}
-	s.cmd = exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", dataDir}, args...)...)
-	stderr, err := s.cmd.StderrPipe()
-	if err != nil {
-		t.Fatalf("stderr pipe: %v", err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	t.Cleanup(func() {
-		select {
-		case <-s.exited:
-		default:
-			_ = s.cmd.Process.Kill()
-			<-s.exited
-		}
-	})
-	ready := make(chan string, 1)
-	go func() {
-		pattern := regexp.MustCompile(`msg="sluice: serving" addr=(\S+)`)
-		r := bufio.NewReader(stderr)
-		for {
-			line, err := r.ReadString('\n')
-			s.logMu.Lock()
-			s.log.WriteString(line)
-			s.logMu.Unlock()
-			if m := pattern.FindStringSubmatch(line); m != nil {
-				select {
-				case ready <- m[1]:
-				default:
-				}
-			}
-			if err != nil {
-				break
-			}
-		}
-		s.waitErr = s.cmd.Wait()
-		close(s.exited)
-	}()
-	timer := time.NewTimer(startTimeout)
-	defer timer.Stop()
-	select {
-	case s.addr = <-ready:
-	case <-s.exited:
-		t.Fatalf("sluice serve exited before serving: %v\n%s", s.waitErr, s.logTail(40))
-	case <-timer.C:
-		t.Fatalf("sluice serve not serving after %s\n%s", startTimeout, s.logTail(40))
-	}
-	return s
-}
-
-// pid is the child's process id.
-func (s *server) pid() int { return s.cmd.Process.Pid }
-
-// stop sends SIGTERM and waits for a clean exit.
-func (s *server) stop() error {
-	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("SIGTERM: %w", err)
-	}
-	timer := time.NewTimer(startTimeout)
-	defer timer.Stop()
-	select {
-	case <-s.exited:
-	case <-timer.C:
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-		return fmt.Errorf("sluice serve did not exit within %s of SIGTERM", startTimeout)
-	}
-	if s.waitErr != nil {
-		return fmt.Errorf("sluice serve exited with %w", s.waitErr)
-	}
-	return nil
-}
-
-// logTail returns the last n lines the child wrote to stderr.
-func (s *server) logTail(n int) string {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	lines := strings.Split(strings.TrimRight(s.log.String(), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
 
 // procStatus is the memory part of /proc/PID/status, in bytes.
 type procStatus struct {
