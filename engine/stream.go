@@ -52,6 +52,9 @@ type streamRegistry struct {
 	timer *time.Timer
 	// limits enables per-shard throughput limits (SetStreamLimits).
 	limits atomic.Bool
+	// transitionDelayNanos is how long CREATING, UPDATING and DELETING
+	// last (SetStreamTransitionDelay); 0 = transitions are immediate.
+	transitionDelayNanos atomic.Int64
 	// secretMu serializes Secret's create-on-first-use.
 	secretMu sync.Mutex
 }
@@ -96,7 +99,14 @@ func (r *streamRegistry) retentionTick() {
 	r.mu.Lock()
 	streams := slices.Collect(maps.Values(r.streams))
 	r.mu.Unlock()
+	now := r.db.Clock().Now()
 	for _, s := range streams {
+		if s.snap.Load().meta.deletedAt(now) {
+			if err := r.reap(s); err != nil {
+				r.db.logger.Warn("removing deleted stream failed", "stream", s.name, "namespace", s.ns.String(), "err", err)
+			}
+			continue
+		}
 		if err := s.applyRetention(); err != nil && !errors.Is(err, ErrStreamNotFound) {
 			r.db.logger.Warn("stream retention pass failed", "stream", s.name, "namespace", s.ns.String(), "err", err)
 		}
@@ -113,6 +123,25 @@ func (r *streamRegistry) retentionTick() {
 // reads/s out per shard. Over the limit, Put fails the record and Read the
 // call with ErrThroughputExceeded. Default: off.
 func (db *DB) SetStreamLimits(enabled bool) { db.streamRegistry().limits.Store(enabled) }
+
+// SetStreamTransitionDelay makes stream lifecycle transitions take d, as
+// AWS's asynchronous operations do: a new stream is CREATING for d (Put
+// and reads fail with a *StreamStateError matching ErrStreamNotFound,
+// control-plane changes with one matching ErrResourceInUse); a reshard,
+// SetMode or SetEncryption leaves it UPDATING for d (data keeps flowing,
+// further changes fail with ErrResourceInUse); DeleteStream leaves it
+// DELETING for d, after which it is gone. The state is computed from the
+// DB clock and a persisted end time: no timer per stream, and a restart
+// keeps the end time. A negative d counts as 0. Default: 0, every
+// transition immediate (a stream is never seen CREATING, UPDATING or
+// DELETING after the call that started it).
+func (db *DB) SetStreamTransitionDelay(d time.Duration) {
+	db.streamRegistry().transitionDelayNanos.Store(int64(max(d, 0)))
+}
+
+func (r *streamRegistry) transitionDelay() time.Duration {
+	return time.Duration(r.transitionDelayNanos.Load())
+}
 
 // Stream is a handle on one stream, shared by every caller of DB.Stream; it
 // is safe for concurrent use. After DeleteStream, Close or Reset its
@@ -221,12 +250,52 @@ func (s *Stream) detachLocked() {
 }
 
 // liveSnapshot returns the current snapshot or ErrStreamNotFound if the
-// handle is dead.
+// handle is dead or its delayed deletion is due.
 func (s *Stream) liveSnapshot() (*streamSnapshot, error) {
 	if s.gone.Load() {
 		return nil, fmt.Errorf("%w: %q", ErrStreamNotFound, s.name)
 	}
-	return s.snap.Load(), nil
+	snap := s.snap.Load()
+	if snap.meta.Status == StreamDeleting && snap.meta.deletedAt(s.db.Clock().Now()) {
+		return nil, fmt.Errorf("%w: %q", ErrStreamNotFound, s.name)
+	}
+	return snap, nil
+}
+
+// changeKind says in which states a metadata change is allowed and whether
+// it starts an UPDATING transition.
+type changeKind int
+
+const (
+	// changeLive (consumers) is refused while CREATING or DELETING.
+	changeLive changeKind = iota
+	// changeActive (settings, tags) needs an ACTIVE stream.
+	changeActive
+	// changeUpdating (reshard, mode, encryption) needs an ACTIVE stream
+	// and leaves it UPDATING for the transition delay.
+	changeUpdating
+)
+
+// checkChange returns a *StreamStateError if m's state at now forbids a
+// change of kind.
+func (s *Stream) checkChange(m *streamMeta, kind changeKind, now time.Time) error {
+	status := m.statusAt(now)
+	switch {
+	case status == StreamActive:
+		return nil
+	case kind == changeLive && status == StreamUpdating:
+		return nil
+	}
+	return &StreamStateError{Stream: s.name, Status: status}
+}
+
+// beginChange prepares next, a copy of the metadata about to change:
+// it clears an ended transition and starts UPDATING for a changeUpdating.
+func (s *Stream) beginChange(next *streamMeta, kind changeKind, now time.Time) {
+	next.settle(now)
+	if d := s.reg.transitionDelay(); kind == changeUpdating && d > 0 {
+		next.Status, next.StatusUntil = StreamUpdating, now.Add(d)
+	}
 }
 
 // commitLocked persists next as the stream's metadata and installs it.
@@ -246,8 +315,14 @@ func (s *Stream) commitLocked(next *streamMeta) error {
 	return nil
 }
 
-// update runs change on a copy of the metadata and persists the result.
+// update runs change on a copy of the metadata and persists the result;
+// refused while the stream is CREATING or DELETING (changeLive).
 func (s *Stream) update(change func(m *streamMeta, now time.Time) error) error {
+	return s.updateAs(changeLive, change)
+}
+
+// updateAs is update for a change of kind.
+func (s *Stream) updateAs(kind changeKind, change func(m *streamMeta, now time.Time) error) error {
 	if err := s.db.enter(); err != nil {
 		return err
 	}
@@ -258,8 +333,13 @@ func (s *Stream) update(change func(m *streamMeta, now time.Time) error) error {
 	if err != nil {
 		return err
 	}
+	now := s.db.Clock().Now()
+	if err := s.checkChange(snap.meta, kind, now); err != nil {
+		return err
+	}
 	next := snap.meta.clone()
-	if err := change(next, s.db.Clock().Now()); err != nil {
+	s.beginChange(next, kind, now)
+	if err := change(next, now); err != nil {
 		return err
 	}
 	return s.commitLocked(next)
@@ -364,9 +444,11 @@ func (m *streamMeta) setTags(tags map[string]string) error {
 }
 
 // CreateStream creates a stream with cfg's shards (evenly dividing the hash
-// keyspace) and tags. It fails with ErrStreamExists if the name is taken,
-// *ValidationError for a bad name or config. The result's Status is
-// CREATING; the stream is usable at once and reads ACTIVE afterwards.
+// keyspace) and tags. It fails with ErrStreamExists if the name is taken
+// (also by a stream still DELETING), *ValidationError for a bad name or
+// config. The result's Status is CREATING. With no transition delay the
+// stream is usable at once and reads ACTIVE afterwards; with one it stays
+// CREATING for the delay (SetStreamTransitionDelay).
 func (db *DB) CreateStream(ns Namespace, name string, cfg StreamConfig, tags map[string]string) (*StreamInfo, error) {
 	if err := db.enter(); err != nil {
 		return nil, err
@@ -378,18 +460,37 @@ func (db *DB) CreateStream(ns Namespace, name string, cfg StreamConfig, tags map
 		return nil, err
 	}
 	reg := db.streamRegistry()
-	reg.mu.Lock()
-	defer reg.mu.Unlock()
-	rec, err := db.catalogCreate(kindStream, ns, name, encodeStreamMeta(nil, m), nil)
-	if errors.Is(err, errCatalogExists) {
-		return nil, fmt.Errorf("%w: %q in %s", ErrStreamExists, name, ns)
+	if d := reg.transitionDelay(); d > 0 {
+		m.Status, m.StatusUntil = StreamCreating, now.Add(d)
+	}
+	info, err := reg.create(m)
+	if errors.Is(err, ErrStreamExists) {
+		// A stream whose delayed deletion is due still holds the name
+		// until a lookup removes it: look it up once, then retry.
+		if _, getErr := reg.get(ns, name); errors.Is(getErr, ErrStreamNotFound) {
+			info, err = reg.create(m)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	s := reg.installLocked(ns, name, rec.EntityID, m)
-	info := s.infoAt(s.snap.Load(), now)
 	info.Status = StreamCreating
+	return info, nil
+}
+
+// create persists a new stream's metadata and installs its handle.
+func (r *streamRegistry) create(m *streamMeta) (*StreamInfo, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec, err := r.db.catalogCreate(kindStream, m.Namespace, m.Name, encodeStreamMeta(nil, m), nil)
+	if errors.Is(err, errCatalogExists) {
+		return nil, fmt.Errorf("%w: %q in %s", ErrStreamExists, m.Name, m.Namespace)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := r.installLocked(m.Namespace, m.Name, rec.EntityID, m)
+	info := s.infoAt(s.snap.Load(), m.Created)
 	return &info, nil
 }
 
@@ -413,8 +514,44 @@ func (db *DB) Stream(ns Namespace, name string) (*Stream, error) {
 	return db.streamRegistry().get(ns, name)
 }
 
-// get returns the cached handle or loads it from the catalog.
+// get returns the cached handle or loads it from the catalog. A stream
+// whose delayed deletion is due is removed here (ErrStreamNotFound).
 func (r *streamRegistry) get(ns Namespace, name string) (*Stream, error) {
+	s, err := r.load(ns, name)
+	if err != nil {
+		return nil, err
+	}
+	if m := s.snap.Load().meta; m.Status == StreamDeleting && m.deletedAt(r.db.Clock().Now()) {
+		if err := r.reap(s); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %q in %s", ErrStreamNotFound, name, ns)
+	}
+	return s, nil
+}
+
+// reap completes a delayed deletion: it kills the handle, forgets it and
+// deletes the stream's catalog entry and data. Reaping twice is harmless.
+func (r *streamRegistry) reap(s *Stream) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gone.Load() {
+		return nil
+	}
+	s.detachLocked()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.streams[streamKey{s.ns, s.name}] == s {
+		delete(r.streams, streamKey{s.ns, s.name})
+	}
+	if _, err := r.db.catalogDelete(kindStream, s.ns, s.name, nil); err != nil && !errors.Is(err, errCatalogNotFound) {
+		return fmt.Errorf("engine: removing deleted stream %q in %s: %w", s.name, s.ns, err)
+	}
+	return nil
+}
+
+// load returns the cached handle or loads it from the catalog.
+func (r *streamRegistry) load(ns Namespace, name string) (*Stream, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s, ok := r.streams[streamKey{ns, name}]; ok {
@@ -436,7 +573,11 @@ func (r *streamRegistry) get(ns Namespace, name string) (*Stream, error) {
 
 // DeleteStream deletes the stream, its shards and all their data. With
 // registered consumers it fails with ErrStreamHasConsumers unless
-// enforceConsumerDeletion is set.
+// enforceConsumerDeletion is set. A CREATING or DELETING stream gives a
+// *StreamStateError (ErrResourceInUse). With a transition delay the stream
+// stays DELETING (still readable and writable, as AWS allows) for the
+// delay and is removed by the first lookup, ListStreams or retention pass
+// after it.
 func (db *DB) DeleteStream(ns Namespace, name string, enforceConsumerDeletion bool) error {
 	if err := db.enter(); err != nil {
 		return err
@@ -453,8 +594,18 @@ func (db *DB) DeleteStream(ns Namespace, name string, enforceConsumerDeletion bo
 	if err != nil {
 		return err
 	}
+	now := db.Clock().Now()
+	if status := snap.meta.statusAt(now); status == StreamCreating || status == StreamDeleting {
+		return &StreamStateError{Stream: name, Status: status}
+	}
 	if len(snap.meta.Consumers) > 0 && !enforceConsumerDeletion {
 		return fmt.Errorf("%w: stream %q has %d consumers", ErrStreamHasConsumers, name, len(snap.meta.Consumers))
+	}
+	if d := reg.transitionDelay(); d > 0 {
+		next := snap.meta.clone()
+		next.Consumers = nil
+		next.Status, next.StatusUntil = StreamDeleting, now.Add(d)
+		return s.commitLocked(next)
 	}
 	s.detachLocked()
 	reg.mu.Lock()
@@ -467,21 +618,39 @@ func (db *DB) DeleteStream(ns Namespace, name string, enforceConsumerDeletion bo
 }
 
 // ListStreams returns up to limit (0 = all) stream names in ns sorting after
-// after, in name order.
+// after, in name order. Streams still DELETING are listed; those whose
+// delayed deletion is due are removed instead.
 func (db *DB) ListStreams(ns Namespace, after string, limit int) ([]string, error) {
 	if err := db.enter(); err != nil {
 		return nil, err
 	}
 	defer db.exit()
-	recs, err := db.catalogList(kindStream, ns, "", after, limit)
-	if err != nil {
-		return nil, err
+	reg := db.streamRegistry()
+	var names []string
+	for {
+		want := 0
+		if limit > 0 {
+			want = limit - len(names)
+		}
+		recs, err := db.catalogList(kindStream, ns, "", after, want)
+		if err != nil {
+			return nil, err
+		}
+		now := db.Clock().Now()
+		for _, r := range recs {
+			if status, until, ok := peekStreamStatus(r.Value); ok && status == StreamDeleting && !now.Before(until) {
+				if _, err := reg.get(ns, r.Name); err != nil && !errors.Is(err, ErrStreamNotFound) {
+					return nil, err
+				}
+				continue
+			}
+			names = append(names, r.Name)
+		}
+		if want == 0 || len(recs) < want || len(names) >= limit {
+			return names, nil
+		}
+		after = recs[len(recs)-1].Name
 	}
-	names := make([]string, len(recs))
-	for i, r := range recs {
-		names[i] = r.Name
-	}
-	return names, nil
 }
 
 // Name returns the stream's name.
@@ -495,6 +664,7 @@ func (s *Stream) EntityID() uint64 { return s.entityID }
 
 // Info returns a snapshot of the stream's metadata. Closed shards whose
 // data has all passed retention are left out, as AWS drops them.
+// Status is the state at the clock's now (see SetStreamTransitionDelay).
 func (s *Stream) Info() StreamInfo {
 	info := s.infoAt(s.snap.Load(), s.db.Clock().Now())
 	if s.gone.Load() {
@@ -506,7 +676,7 @@ func (s *Stream) Info() StreamInfo {
 func (s *Stream) infoAt(snap *streamSnapshot, now time.Time) StreamInfo {
 	m := snap.meta
 	info := StreamInfo{
-		Name: m.Name, Namespace: m.Namespace, Created: m.Created, Status: StreamActive,
+		Name: m.Name, Namespace: m.Namespace, Created: m.Created, Status: m.statusAt(now),
 		Mode: m.Mode, Retention: m.Retention, MaxRecordSizeKiB: m.MaxRecordSizeKiB,
 		Shards:         make([]ShardInfo, 0, len(m.Shards)),
 		EncryptionType: m.EncryptionType, KeyID: m.KeyID,
@@ -537,7 +707,7 @@ func (s *Stream) SetRetention(d time.Duration) error {
 	if err := checkRetention(d); err != nil {
 		return err
 	}
-	err := s.update(func(m *streamMeta, _ time.Time) error {
+	err := s.updateAs(changeActive, func(m *streamMeta, _ time.Time) error {
 		m.Retention = d
 		return nil
 	})
@@ -562,7 +732,7 @@ func (s *Stream) SetMode(mode StreamMode) error {
 	if mode != StreamModeProvisioned && mode != StreamModeOnDemand {
 		return invalidf("StreamMode", "%q is neither PROVISIONED nor ON_DEMAND", mode)
 	}
-	return s.update(func(m *streamMeta, _ time.Time) error {
+	return s.updateAs(changeUpdating, func(m *streamMeta, _ time.Time) error {
 		m.Mode = mode
 		return nil
 	})
@@ -573,7 +743,7 @@ func (s *Stream) SetMaxRecordSize(kib int) error {
 	if err := checkMaxRecordSize(kib); err != nil {
 		return err
 	}
-	return s.update(func(m *streamMeta, _ time.Time) error {
+	return s.updateAs(changeActive, func(m *streamMeta, _ time.Time) error {
 		m.MaxRecordSizeKiB = kib
 		return nil
 	})
@@ -593,7 +763,7 @@ func (s *Stream) SetEncryption(typ, keyID string) error {
 	default:
 		return invalidf("EncryptionType", "%q is neither NONE nor KMS", typ)
 	}
-	return s.update(func(m *streamMeta, _ time.Time) error {
+	return s.updateAs(changeUpdating, func(m *streamMeta, _ time.Time) error {
 		m.EncryptionType, m.KeyID = typ, keyID
 		return nil
 	})
@@ -614,7 +784,7 @@ func (s *Stream) SetEnhancedMetrics(metrics []string) error {
 	if len(metrics) == 0 {
 		metrics = nil
 	}
-	return s.update(func(m *streamMeta, _ time.Time) error {
+	return s.updateAs(changeActive, func(m *streamMeta, _ time.Time) error {
 		m.EnhancedMetrics = metrics
 		return nil
 	})
@@ -622,12 +792,12 @@ func (s *Stream) SetEnhancedMetrics(metrics []string) error {
 
 // Tag adds or replaces tags; a stream holds at most 50.
 func (s *Stream) Tag(tags map[string]string) error {
-	return s.update(func(m *streamMeta, _ time.Time) error { return m.setTags(tags) })
+	return s.updateAs(changeActive, func(m *streamMeta, _ time.Time) error { return m.setTags(tags) })
 }
 
 // Untag removes the tags with the given keys (absent keys are ignored).
 func (s *Stream) Untag(keys []string) error {
-	return s.update(func(m *streamMeta, _ time.Time) error {
+	return s.updateAs(changeActive, func(m *streamMeta, _ time.Time) error {
 		for _, k := range keys {
 			delete(m.Tags, k)
 		}

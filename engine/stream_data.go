@@ -85,10 +85,13 @@ func (s *Stream) Put(ctx context.Context, recs []PutRecord) ([]PutResult, error)
 	if err != nil {
 		return nil, err
 	}
+	now := s.db.Clock().Now()
+	if err := s.checkData(snap.meta, now); err != nil {
+		return nil, err
+	}
 	if err := checkPutRecords(recs, snap.meta.MaxRecordSizeKiB*1024); err != nil {
 		return nil, err
 	}
-	now := s.db.Clock().Now()
 	results := make([]PutResult, len(recs))
 	groups := s.groupByShard(snap, recs, results, now)
 	if len(groups) == 1 {
@@ -183,6 +186,16 @@ func (s *Stream) appendGroup(g *putGroup, results []PutResult, now time.Time) {
 	}
 }
 
+// checkData refuses data-plane calls on a CREATING stream: AWS has no
+// stream to write or read yet and answers ResourceNotFoundException. During
+// UPDATING and DELETING reads and writes go on, as AWS documents.
+func (s *Stream) checkData(m *streamMeta, now time.Time) error {
+	if m.Status == StreamCreating && m.statusAt(now) == StreamCreating {
+		return &StreamStateError{Stream: s.name, Status: StreamCreating, DataPlane: true}
+	}
+	return nil
+}
+
 // readShard resolves a shard for reading: its metadata and, unless the
 // shard is an empty closed one (never written), its log.
 func (s *Stream) readShard(shard int, now time.Time) (*streamMeta, ShardInfo, *shardState, *segment.Log, error) {
@@ -191,6 +204,9 @@ func (s *Stream) readShard(shard int, now time.Time) (*streamMeta, ShardInfo, *s
 		return nil, ShardInfo{}, nil, nil, err
 	}
 	m := snap.meta
+	if err := s.checkData(m, now); err != nil {
+		return nil, ShardInfo{}, nil, nil, err
+	}
 	sh := m.shard(shard)
 	if sh == nil || shardExpired(*sh, m.Retention, now) {
 		return nil, ShardInfo{}, nil, nil, fmt.Errorf("%w: shard %d in stream %q", ErrShardNotFound, shard, s.name)

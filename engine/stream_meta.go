@@ -21,9 +21,12 @@ const (
 // StreamStatus is a stream's lifecycle state.
 type StreamStatus string
 
-// Stream states. The engine applies control-plane changes at once, so a
-// stream reads CREATING only in CreateStream's own result and is ACTIVE
-// afterwards; UPDATING and DELETING exist for the wire API's sake.
+// Stream states. The engine applies control-plane changes at once. With no
+// transition delay (DB.SetStreamTransitionDelay, default 0) a stream reads
+// CREATING only in CreateStream's own result and is ACTIVE afterwards. With
+// a delay d it reads CREATING for d after CreateStream, UPDATING for d after
+// a reshard, mode or encryption change, and DELETING for d after
+// DeleteStream, as AWS reports its asynchronous operations.
 const (
 	StreamCreating StreamStatus = "CREATING"
 	StreamActive   StreamStatus = "ACTIVE"
@@ -162,6 +165,37 @@ type streamMeta struct {
 	// ShardCountUpdates are the times of UpdateShardCount calls within the
 	// last shardCountUpdateWindow, oldest first.
 	ShardCountUpdates []time.Time
+	// Status is a pending transition, CREATING, UPDATING or DELETING, that
+	// lasts until StatusUntil; "" (or a StatusUntil in the past) is ACTIVE.
+	// A DELETING stream past StatusUntil is deleted: the next lookup
+	// removes it. Persisted, so transitions survive a restart.
+	Status      StreamStatus
+	StatusUntil time.Time
+}
+
+// statusAt returns the stream's status at now (DELETING also once the
+// deletion is due; see deletedAt).
+func (m *streamMeta) statusAt(now time.Time) StreamStatus {
+	switch {
+	case m.Status == StreamDeleting:
+		return StreamDeleting
+	case m.Status == "" || !now.Before(m.StatusUntil):
+		return StreamActive
+	}
+	return m.Status
+}
+
+// deletedAt reports whether a DELETING stream's deletion is due at now.
+func (m *streamMeta) deletedAt(now time.Time) bool {
+	return m.Status == StreamDeleting && !now.Before(m.StatusUntil)
+}
+
+// settle clears a transition that has ended by now, so the next commit
+// stores an ACTIVE stream in the version 1 format.
+func (m *streamMeta) settle(now time.Time) {
+	if m.Status != StreamDeleting && m.statusAt(now) == StreamActive {
+		m.Status, m.StatusUntil = "", time.Time{}
+	}
 }
 
 // clone returns a deep copy, so a change can be prepared on the copy and
@@ -222,6 +256,12 @@ func (m *streamMeta) validate() error {
 		return bad("%d shards, next index %d", len(m.Shards), m.NextShardIndex)
 	case len(m.Consumers) > streamConsumersMax:
 		return bad("%d consumers", len(m.Consumers))
+	case m.Status != "" && m.Status != StreamCreating && m.Status != StreamUpdating && m.Status != StreamDeleting:
+		return bad("status %q", m.Status)
+	case m.Status != "" && m.StatusUntil.IsZero():
+		return bad("status %s without an end time", m.Status)
+	case m.Status == "" && !m.StatusUntil.IsZero():
+		return bad("status end time without a status")
 	}
 	for i, s := range m.Shards {
 		switch {
@@ -254,7 +294,8 @@ func (m *streamMeta) validate() error {
 
 // On-disk format of streamMeta: never change; add a version instead.
 //
-//	magic 'K', version 1
+//	magic 'K', version 1 | 2
+//	version 2 only: string status, time statusUntil   (pending transition)
 //	string name, string account, string region, time created
 //	string mode, varint retention(ns), uvarint maxRecordSizeKiB
 //	string encryptionType, string keyID
@@ -269,14 +310,26 @@ func (m *streamMeta) validate() error {
 //	       16 bytes hashStart (big-endian), 16 bytes hashEnd,
 //	       uvarint startSeq, uvarint endSeq, time created, time closed
 //	string: uvarint length, bytes; time: varint unix nanoseconds, 0 = zero time
+//
+// Version 2 is written only while a transition is pending (Status set), so
+// a DB used without transition delays keeps writing version 1. The status
+// sits right after the version so ListStreams can read it without decoding
+// the rest (peekStreamStatus).
 const (
-	streamMetaMagic   = 'K'
-	streamMetaVersion = 1
+	streamMetaMagic     = 'K'
+	streamMetaVersion   = 1
+	streamMetaVersionV2 = 2
 )
 
 // encodeStreamMeta appends the encoding of m to dst.
 func encodeStreamMeta(dst []byte, m *streamMeta) []byte {
-	dst = append(dst, streamMetaMagic, streamMetaVersion)
+	if m.Status == "" {
+		dst = append(dst, streamMetaMagic, streamMetaVersion)
+	} else {
+		dst = append(dst, streamMetaMagic, streamMetaVersionV2)
+		dst = appendString(dst, string(m.Status))
+		dst = appendTime(dst, m.StatusUntil)
+	}
 	dst = appendString(dst, m.Name)
 	dst = appendString(dst, m.Namespace.Account)
 	dst = appendString(dst, m.Namespace.Region)
@@ -351,10 +404,18 @@ func decodeStreamMeta(b []byte) (*streamMeta, error) {
 	if r.byte() != streamMetaMagic {
 		return nil, fmt.Errorf("%w: bad magic", errStreamMetaCorrupt)
 	}
-	if v := r.byte(); v != streamMetaVersion {
+	m := &streamMeta{}
+	switch v := r.byte(); v {
+	case streamMetaVersion:
+	case streamMetaVersionV2:
+		m.Status = StreamStatus(r.string(16))
+		m.StatusUntil = r.time()
+		if r.err == nil && m.Status == "" {
+			r.fail("version 2 without a status")
+		}
+	default:
 		return nil, fmt.Errorf("%w: unknown version %d", errStreamMetaCorrupt, v)
 	}
-	m := &streamMeta{}
 	m.Name = r.string(streamNameMaxBytes)
 	m.Namespace.Account = r.string(namespaceFieldMaxBytes)
 	m.Namespace.Region = r.string(namespaceFieldMaxBytes)
@@ -409,6 +470,25 @@ func decodeStreamMeta(b []byte) (*streamMeta, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// peekStreamStatus reads the pending transition of an encoded streamMeta
+// without decoding the rest: ("", zero) for version 1. ok is false if the
+// header is malformed (decodeStreamMeta then reports the corruption).
+func peekStreamStatus(b []byte) (status StreamStatus, until time.Time, ok bool) {
+	r := metaReader{buf: b}
+	if r.byte() != streamMetaMagic {
+		return "", time.Time{}, false
+	}
+	switch r.byte() {
+	case streamMetaVersion:
+		return "", time.Time{}, r.err == nil
+	case streamMetaVersionV2:
+		status = StreamStatus(r.string(16))
+		until = r.time()
+		return status, until, r.err == nil
+	}
+	return "", time.Time{}, false
 }
 
 // metaReader is a sticky-error reader: after the first failure every read

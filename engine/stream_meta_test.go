@@ -35,6 +35,14 @@ func fullTestMeta(t testing.TB) *streamMeta {
 	return m
 }
 
+// pendingTestMeta is fullTestMeta with an UPDATING transition pending
+// (version 2 encoding).
+func pendingTestMeta(t testing.TB) *streamMeta {
+	m := fullTestMeta(t)
+	m.Status, m.StatusUntil = StreamUpdating, streamTestEpoch.Add(time.Hour)
+	return m
+}
+
 // metaEqual compares decoded metadata, treating times by instant.
 func metaEqual(a, b *streamMeta) bool {
 	return bytes.Equal(encodeStreamMeta(nil, a), encodeStreamMeta(nil, b)) &&
@@ -97,6 +105,7 @@ func TestStreamMetaDecodeRejects(t *testing.T) {
 func FuzzDecodeStreamMeta(f *testing.F) {
 	f.Add(encodeStreamMeta(nil, newTestMeta(1)))
 	f.Add(encodeStreamMeta(nil, fullTestMeta(f)))
+	f.Add(encodeStreamMeta(nil, pendingTestMeta(f)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := decodeStreamMeta(b)
 		if err != nil {
@@ -123,6 +132,7 @@ func TestStreamMetaFuzzCorpus(t *testing.T) {
 	seeds := map[string][]byte{
 		"minimal": encodeStreamMeta(nil, newTestMeta(1)),
 		"full":    encodeStreamMeta(nil, fullTestMeta(t)),
+		"pending": encodeStreamMeta(nil, pendingTestMeta(t)),
 	}
 	for name, b := range seeds {
 		path := filepath.Join(dir, name)

@@ -37,7 +37,10 @@ func (s *Stream) UpdateShardCount(target int) error {
 
 // reshard plans a change on a copy of the metadata, closes the parents at
 // their current log end (no append is in flight: Put holds s.mu shared),
-// persists the result and wakes waiters on the closed shards.
+// persists the result and wakes waiters on the closed shards. The stream
+// must be ACTIVE (else a *StreamStateError matching ErrResourceInUse); with
+// a transition delay it reads UPDATING for the delay afterwards, though the
+// new shards are in place at once.
 func (s *Stream) reshard(planFn func(m *streamMeta, now time.Time) (reshardPlan, error)) error {
 	if err := s.db.enter(); err != nil {
 		return err
@@ -50,7 +53,11 @@ func (s *Stream) reshard(planFn func(m *streamMeta, now time.Time) (reshardPlan,
 		return err
 	}
 	now := s.db.Clock().Now()
+	if err := s.checkChange(snap.meta, changeUpdating, now); err != nil {
+		return err
+	}
 	next := snap.meta.clone()
+	s.beginChange(next, changeUpdating, now)
 	plan, err := planFn(next, now)
 	if err != nil {
 		return err
