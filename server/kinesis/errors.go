@@ -42,6 +42,7 @@ var errorTable = []struct {
 	{engine.ErrConsumerExists, errResourceInUse},
 	{engine.ErrStreamHasConsumers, errResourceInUse.WithMessage("The stream has registered consumers; delete them first or set EnforceConsumerDeletion.")},
 	{engine.ErrResourceInUse, errResourceInUse},
+	{engine.ErrStreamNotActive, errResourceInUse},
 	{engine.ErrLimitExceeded, errLimitExceeded},
 	{engine.ErrThroughputExceeded, errThroughput},
 	{engine.ErrClosed, awsproto.ErrServiceUnavailable},
@@ -98,14 +99,28 @@ func invalidArgument(message string) *awsproto.Error {
 	return errInvalidArgument.WithMessage(message)
 }
 
+// streamNotActive is AWS's answer to a control-plane change on a stream
+// in a transition ("Stream s under account 1 not ACTIVE, instead in state
+// UPDATING", as kinesalite records it from AWS).
+func streamNotActive(ns engine.Namespace, name string, status engine.StreamStatus) *awsproto.Error {
+	return errResourceInUse.WithMessage("Stream " + name + " under account " + ns.Account +
+		" not ACTIVE, instead in state " + string(status))
+}
+
 // streamError maps err from a call on stream name, naming the stream in
-// not-found and exists messages as AWS does.
+// not-found, exists and not-active messages as AWS does. A data-plane call
+// on a CREATING stream matches ErrStreamNotFound (ResourceNotFoundException);
+// a control-plane change on a stream that is not ACTIVE is
+// ResourceInUseException.
 func streamError(err error, ns engine.Namespace, name string) error {
+	var state *engine.StreamStateError
 	switch {
 	case errors.Is(err, engine.ErrStreamNotFound):
 		return streamNotFound(ns, name)
 	case errors.Is(err, engine.ErrStreamExists):
 		return streamExists(ns, name)
+	case errors.As(err, &state):
+		return streamNotActive(ns, name, state.Status)
 	}
 	return mapError(err)
 }

@@ -99,10 +99,35 @@ func sentinelName(t *testing.T, err error) string {
 		engine.ErrConsumerNotFound: "ErrConsumerNotFound", engine.ErrConsumerExists: "ErrConsumerExists",
 		engine.ErrThroughputExceeded: "ErrThroughputExceeded", engine.ErrLimitExceeded: "ErrLimitExceeded",
 		engine.ErrResourceInUse: "ErrResourceInUse", engine.ErrClosed: "ErrClosed",
+		engine.ErrStreamNotActive: "ErrStreamNotActive",
 	}
 	name, ok := known[err]
 	if !ok {
 		t.Fatalf("errorTable row %v has no name here", err)
 	}
 	return name
+}
+
+// TestStreamStateErrorMapping checks how streamError renders the engine's
+// *StreamStateError: a data-plane call on a CREATING stream is AWS's
+// ResourceNotFoundException for the stream, a control-plane change on a
+// stream that is not ACTIVE ResourceInUseException naming the state.
+func TestStreamStateErrorMapping(t *testing.T) {
+	ns := engine.Namespace{Account: "123456789012", Region: "us-east-1"}
+	for _, tc := range []struct {
+		err       error
+		code, msg string
+	}{
+		{&engine.StreamStateError{Stream: "s", Status: engine.StreamCreating, DataPlane: true},
+			"ResourceNotFoundException", "Stream s under account 123456789012 not found."},
+		{fmt.Errorf("wrapped: %w", &engine.StreamStateError{Stream: "s", Status: engine.StreamUpdating}),
+			"ResourceInUseException", "Stream s under account 123456789012 not ACTIVE, instead in state UPDATING"},
+		{&engine.StreamStateError{Stream: "s", Status: engine.StreamDeleting},
+			"ResourceInUseException", "Stream s under account 123456789012 not ACTIVE, instead in state DELETING"},
+	} {
+		var ae *awsproto.Error
+		if !errors.As(streamError(tc.err, ns, "s"), &ae) || ae.Code != tc.code || ae.Message != tc.msg {
+			t.Errorf("%v: got %+v, want %s %q", tc.err, ae, tc.code, tc.msg)
+		}
+	}
 }

@@ -28,6 +28,12 @@ type Config struct {
 	// SubscriptionHeartbeat is the longest gap between two
 	// SubscribeToShard events. Default: 5 s (AWS).
 	SubscriptionHeartbeat time.Duration
+	// TransitionDelay, when positive, is how long a stream reads CREATING
+	// after CreateStream, UPDATING after a reshard, mode or encryption
+	// change, and DELETING after DeleteStream (New passes it to
+	// engine.DB.SetStreamTransitionDelay). Default: 0, every transition
+	// immediate (a delay set on the DB directly is then left as it is).
+	TransitionDelay time.Duration
 }
 
 // Service serves the Kinesis API over one engine DB.
@@ -89,6 +95,9 @@ func New(db *engine.DB, cfg Config) (*Service, error) {
 	}
 	if cfg.SubscriptionHeartbeat <= 0 {
 		cfg.SubscriptionHeartbeat = subscriptionHeartbeat
+	}
+	if cfg.TransitionDelay > 0 {
+		db.SetStreamTransitionDelay(cfg.TransitionDelay)
 	}
 	key, err := db.Secret(iteratorSecretName)
 	if err != nil {
@@ -183,7 +192,7 @@ func (s *Service) routerHandler(op operation) server.HandlerFunc {
 			ns:   engine.Namespace{Account: req.Account, Region: req.Region},
 			cbor: req.Protocol == awsproto.ProtocolCBOR,
 			body: req.Body,
-			out:  encoder{b: resp.B[:0]},
+			out:  encoder{b: resp.B[:0], resp: resp},
 		}
 		c.out.cbor = c.cbor
 		if err := op(s, &c); err != nil {

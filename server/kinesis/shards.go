@@ -9,7 +9,12 @@ import (
 
 // Shard listing and resharding: ListShards, SplitShard, MergeShards,
 // UpdateShardCount. Known difference from AWS: resharding completes before
-// the call returns, so the stream never reads UPDATING.
+// the call returns (the new shards are listed at once). With a transition
+// delay (Config.TransitionDelay) the stream then reads UPDATING for the
+// delay and refuses further changes with ResourceInUseException, as AWS
+// does while its reshard runs; without one it never reads UPDATING.
+// ListShards on a CREATING or DELETING stream is ResourceInUseException
+// (the KCL's shard detector expects it there and retries).
 
 func (s *Service) listShards(c *call) error {
 	var in listShardsInput
@@ -73,6 +78,9 @@ func (s *Service) listShards(c *call) error {
 		return streamError(err, t.ns, t.name)
 	}
 	info := st.Info()
+	if info.Status == engine.StreamCreating || info.Status == engine.StreamDeleting {
+		return streamNotActive(t.ns, t.name, info.Status)
+	}
 	if in.StreamCreationTimestamp != nil && in.StreamCreationTimestamp.t.Unix() != info.Created.Unix() {
 		return streamNotFound(t.ns, t.name)
 	}

@@ -9,10 +9,13 @@ import (
 
 // Stream lifecycle operations: CreateStream, DeleteStream, DescribeStream,
 // DescribeStreamSummary, ListStreams, DescribeLimits and the account
-// settings. Known differences from AWS: the engine applies changes at once,
-// so a stream is CREATING only in the instant CreateStream returns and
-// DescribeStream reports ACTIVE right after (SDK waiters succeed on their
-// first poll); DeleteStream removes the stream immediately.
+// settings. By default the engine applies changes at once, so a stream is
+// CREATING only in the instant CreateStream returns and DescribeStream
+// reports ACTIVE right after (SDK waiters succeed on their first poll);
+// DeleteStream removes the stream immediately. With Config.TransitionDelay
+// (serve --kinesis-transition-delay) a stream reads CREATING, UPDATING and
+// DELETING for that long, as on AWS; see NOTES.md for the errors each state
+// gives.
 
 // target is a resolved stream reference.
 type target struct {
