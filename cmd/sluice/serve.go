@@ -35,6 +35,9 @@ type serveConfig struct {
 	// kinesisLimits is "none" (default) or "aws": enforce AWS's per-shard
 	// throughput limits.
 	kinesisLimits string
+	// kinesisTransitionDelay is how long Kinesis streams read CREATING,
+	// UPDATING and DELETING; 0 (default) makes transitions immediate.
+	kinesisTransitionDelay time.Duration
 }
 
 // shutdownTimeout bounds the drain of in-flight requests after a signal;
@@ -59,6 +62,14 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		}
 		enableReset = b
 	}
+	var transitionDelay time.Duration
+	if v := getenv("SLUICE_KINESIS_TRANSITION_DELAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return c, fmt.Errorf("SLUICE_KINESIS_TRANSITION_DELAY=%q: want a duration such as 10s", v)
+		}
+		transitionDelay = d
+	}
 	fs := flag.NewFlagSet("sluice serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", env("SLUICE_ADDR", server.DefaultAddr), "listen address (env SLUICE_ADDR)")
@@ -71,6 +82,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.StringVar(&c.accountID, "account-id", env("SLUICE_ACCOUNT_ID", server.DefaultAccountID), "12-digit AWS account id (env SLUICE_ACCOUNT_ID)")
 	fs.StringVar(&c.kinesisLimits, "kinesis-limits", env("SLUICE_KINESIS_LIMITS", "none"),
 		"none | aws: enforce AWS's per-shard Kinesis throughput limits (1 MiB/s and 1,000 records/s in, 2 MiB/s and 5 reads/s out) (env SLUICE_KINESIS_LIMITS)")
+	fs.DurationVar(&c.kinesisTransitionDelay, "kinesis-transition-delay", transitionDelay,
+		"how long Kinesis streams stay CREATING, UPDATING and DELETING, as on AWS; 0: transitions are immediate (env SLUICE_KINESIS_TRANSITION_DELAY)")
 	fs.BoolVar(&c.enableReset, "enable-reset", enableReset,
 		"serve POST /_sluice/reset, which deletes all resources and data (env SLUICE_ENABLE_RESET)")
 	if err := fs.Parse(args); err != nil {
@@ -81,6 +94,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.kinesisLimits != "none" && c.kinesisLimits != "aws" {
 		return c, fmt.Errorf("--kinesis-limits %q: want none or aws", c.kinesisLimits)
+	}
+	if c.kinesisTransitionDelay < 0 {
+		return c, fmt.Errorf("--kinesis-transition-delay %v: must not be negative", c.kinesisTransitionDelay)
 	}
 	return c, nil
 }
@@ -131,6 +147,7 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger) (err error) 
 		return fmt.Errorf("opening %s: %w", c.dataDir, err)
 	}
 	db.SetStreamLimits(c.kinesisLimits == "aws")
+	db.SetStreamTransitionDelay(c.kinesisTransitionDelay)
 	defer func() {
 		if closeErr := db.Close(); closeErr != nil {
 			err = errors.Join(err, fmt.Errorf("closing the engine: %w", closeErr))
