@@ -99,6 +99,12 @@ func (l *Log) writeMapped(b []byte) (bool, error) {
 		if err := dropMappedPages(w.wmap[w.wmapDropped:drop]); err != nil {
 			return false, fmt.Errorf("dropping written pages of %s: %w", w.seg.path, err)
 		}
+		// Start writing them back now (without waiting), so that the
+		// fdatasync sealing the segment at its roll finds little left to
+		// write instead of the whole segment.
+		if err := startWriteback(w.file, w.wmapDropped, drop-w.wmapDropped); err != nil {
+			return false, fmt.Errorf("starting writeback of %s: %w", w.seg.path, err)
+		}
 		w.wmapDropped = drop
 	}
 	return true, nil

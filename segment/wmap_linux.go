@@ -31,6 +31,14 @@ func mapForWrite(fs vfs.FS, f vfs.File, length int64) ([]byte, error) {
 	return b, nil
 }
 
+// startWriteback asks the kernel to start writing [off, off+length) of f
+// back to disk and returns without waiting for it (sync_file_range
+// SYNC_FILE_RANGE_WRITE: no durability, no metadata; an fdatasync still
+// decides what is durable).
+func startWriteback(f vfs.File, off, length int64) error {
+	return unix.SyncFileRange(int(f.Fd()), off, length, unix.SYNC_FILE_RANGE_WRITE)
+}
+
 // dropMappedPages unmaps the resident pages of b (whole pages, already
 // written) from the process: the page cache keeps them, dirty ones
 // included, for writeback and readers; only the process's RSS shrinks.

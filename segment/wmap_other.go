@@ -11,4 +11,6 @@ func mapForWrite(vfs.FS, vfs.File, int64) ([]byte, error) { return nil, nil }
 
 func dropMappedPages([]byte) error { return nil }
 
+func startWriteback(vfs.File, int64, int64) error { return nil }
+
 func unmapWrite([]byte) error { return nil }
