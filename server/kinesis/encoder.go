@@ -2,9 +2,11 @@ package kinesis
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/sluice-dev/sluice/server"
 	"github.com/sluice-dev/sluice/server/awsproto"
 )
 
@@ -21,9 +23,19 @@ import (
 //
 // JSON commas: key and elem add a ',' unless the previous byte opened the
 // container, which is all the state the writer needs.
+//
+// Room: appending grows b as append does, which for a large answer (a
+// 14 MB GetRecords) copies it again at every 1.25x step and leaves ~5x its
+// size as garbage. An operation that knows its output is large calls
+// reserve first; when the encoder writes a server response (resp set),
+// reserve takes the room from the server's pooled buffers, which go back
+// to the pool once the response is written.
 type encoder struct {
 	b    []byte
 	cbor bool
+	// resp is the response b belongs to, or nil (tests, event streams).
+	// b is resp.B's successor: reserve keeps the two in step.
+	resp *server.Response
 }
 
 // CBOR initial bytes.
@@ -40,11 +52,48 @@ const (
 	cborTrue        = 0xf5
 	cborFloat64     = 0xfb
 	cborTagEpoch    = 1
+	// cborHeadBytesMax is the longest initial byte + argument.
+	cborHeadBytesMax = 9
 )
 
 func (e *encoder) reset(cbor bool) {
 	e.b = e.b[:0]
 	e.cbor = cbor
+}
+
+// reserve makes room for at least n more bytes in b without changing its
+// content: from the server's buffer pool when e writes a response, else
+// like slices.Grow. No slice of b taken before may be used afterwards (the
+// old buffer may go back to the pool).
+func (e *encoder) reserve(n int) {
+	if n <= cap(e.b)-len(e.b) {
+		return
+	}
+	if e.resp == nil {
+		e.b = slices.Grow(e.b, n)
+		return
+	}
+	e.resp.B = e.b
+	e.resp.Grow(n)
+	e.b = e.resp.B
+}
+
+// blobSizeMax is the most bytes blob writes for n bytes of data.
+func (e *encoder) blobSizeMax(n int) int {
+	if e.cbor {
+		return cborHeadBytesMax + n
+	}
+	return 2 + (n+2)/3*4 // quotes + base64 with padding
+}
+
+// strSizeMax is the most bytes str or strBytes writes for a value of n
+// bytes: in JSON every byte may become a six-byte \u escape (control
+// characters; invalid UTF-8 becomes \ufffd per byte).
+func (e *encoder) strSizeMax(n int) int {
+	if e.cbor {
+		return cborHeadBytesMax + n
+	}
+	return 2 + 6*n
 }
 
 func (e *encoder) comma() {

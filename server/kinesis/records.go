@@ -319,10 +319,57 @@ func (s *Service) getRecords(c *call) error {
 	return s.readRecords(c, st, &info, t, it, limit, now)
 }
 
+// GetRecords answer sizing. A maximum answer is 10 MiB of data: ~14 MB of
+// base64 in JSON. Appending it from empty copies it at every 1.25x growth
+// step (~5x its size allocated), and a fresh buffer per answer is garbage
+// that each in-flight answer keeps until the next collection (issue 4:
+// ~70 MiB of heap per in-flight answer). So readRecords reserves the room
+// once, from the server's buffer pool, before the first record: the
+// records' sizes are bounded before they are read (base64 length is exact,
+// the framing around each record is bounded, the data + partition keys of
+// one answer are at most getRecordsBytesMax), and a per-stream hint keeps
+// a small answer from taking a 16 MiB buffer. A record that does not fit
+// after all (the hint was low, or a partition key needs JSON escapes)
+// grows the buffer to what the rest of the answer likely needs: once,
+// unless more keys need escapes.
+const (
+	// recordFramingMax bounds what writeRecord writes for one record
+	// besides its data and partition key, in either encoding: member
+	// names, the sequence number (56 digits), the timestamp, the
+	// encryption type, braces and the separating comma.
+	recordFramingMax = 192
+	// answerTailMax bounds the answer's envelope: its opening, the
+	// NextShardIterator (base64 of at most iteratorBytesMax bytes) or
+	// ChildShards (two children of a split or merge), and
+	// MillisBehindLatest.
+	answerTailMax = 2048
+)
+
+// recordSizeMax bounds the bytes writeRecord (plus elem) writes for a
+// record of dataBytes of data and a partition key of keyBytes.
+func recordSizeMax(e *encoder, dataBytes, keyBytes int) int {
+	return recordFramingMax + e.blobSizeMax(dataBytes) + e.strSizeMax(keyBytes)
+}
+
+// answerSizeLikely bounds the records part of an answer of at most records
+// records holding at most budgetBytes of data + partition keys, when no
+// partition key needs JSON escapes (the only unbounded case: six bytes per
+// key byte; recordSizeMax covers it record by record).
+func answerSizeLikely(e *encoder, records, budgetBytes int) int {
+	if records <= 0 {
+		return 0
+	}
+	perRecord := recordFramingMax + e.blobSizeMax(0) + e.strSizeMax(0) + 3 // + base64 padding
+	if e.cbor {
+		return records*perRecord + budgetBytes
+	}
+	return records*perRecord + (budgetBytes+2)/3*4
+}
+
 // readRecords writes the GetRecords output for one read from it.seq. The
 // records' data is base64-encoded straight from the engine's borrowed
-// slices into the output buffer, which is sized up front from the stream's
-// size hint.
+// slices into the output buffer, which is reserved once up front (see
+// recordFramingMax).
 func (s *Service) readRecords(c *call, st *engine.Stream, info *engine.StreamInfo, t target, it shardIterator, limit int, now time.Time) error {
 	shard := int(it.shard)
 	first, tip, err := st.Bounds(shard)
@@ -331,10 +378,14 @@ func (s *Service) readRecords(c *call, st *engine.Stream, info *engine.StreamInf
 	}
 	e := &c.out
 	hint := &s.readSizeHints[info.EntityID%readSizeHintSlots]
-	expected := int64(min(uint64(limit), tip-min(max(it.seq, first), tip)))
-	if size := min(expected*hint.Load(), readPresizeBytesMax); size > int64(cap(e.b)-len(e.b)) {
-		e.b = slices.Grow(e.b, int(size))
+	expected := int(min(uint64(limit), tip-min(max(it.seq, first), tip)))
+	size := answerSizeLikely(e, expected, getRecordsBytesMax)
+	if perRecord := int(hint.Load()); perRecord > 0 {
+		// The last answer's bytes per record, an eighth more for records
+		// that vary in size.
+		size = min(size, expected*(perRecord+perRecord/8))
 	}
+	e.reserve(min(size, readPresizeBytesMax) + answerTailMax)
 	start := len(e.b)
 	e.objStart()
 	e.key("Records")
@@ -342,12 +393,16 @@ func (s *Service) readRecords(c *call, st *engine.Stream, info *engine.StreamInf
 	var lastArrival time.Time
 	kms := info.EncryptionType == "KMS"
 	var seqBuf [64]byte
-	count := int64(0)
+	count, budgetBytes := 0, getRecordsBytesMax
 	next, err := st.Read(shard, it.seq, limit, getRecordsBytesMax, func(r *engine.StreamRecord) error {
+		if need := recordSizeMax(e, len(r.Data), len(r.PartitionKey)); need > cap(e.b)-len(e.b)-answerTailMax {
+			growAnswer(e, r, need, expected-count-1, limit-count-1, budgetBytes-len(r.Data)-len(r.PartitionKey))
+		}
 		e.elem()
 		writeRecord(e, info, shard, r, kms, &seqBuf)
 		lastArrival = r.Arrival
 		count++
+		budgetBytes -= len(r.Data) + len(r.PartitionKey)
 		return nil
 	})
 	if err != nil {
@@ -355,8 +410,9 @@ func (s *Service) readRecords(c *call, st *engine.Stream, info *engine.StreamInf
 	}
 	e.arrEnd()
 	if count > 0 {
-		hint.Store(int64(len(e.b)-start)/count + 1)
+		hint.Store(int64(len(e.b)-start)/int64(count) + 1)
 	}
+	e.reserve(answerTailMax) // normally there already: no copy
 	if _, tip, err = st.Bounds(shard); err != nil {
 		return streamError(err, t.ns, t.name)
 	}
@@ -377,6 +433,18 @@ func (s *Service) readRecords(c *call, st *engine.Stream, info *engine.StreamInf
 	e.kint("MillisBehindLatest", behind)
 	e.objEnd()
 	return nil
+}
+
+// growAnswer makes room for a record r of need bytes (its bound) and what
+// is likely to follow it: expected more records sized like r, but no more
+// than recordsMax records holding budgetBytes could take. When more
+// records come than expected (puts since Bounds), the buffer at least
+// doubles, so they do not grow it (and copy it) one by one.
+func growAnswer(e *encoder, r *engine.StreamRecord, need, expected, recordsMax, budgetBytes int) {
+	rest := max(expected, 0) * answerSizeLikely(e, 1, len(r.Data)+len(r.PartitionKey))
+	n := max(need+rest, len(e.b))
+	n = min(n, need+answerSizeLikely(e, recordsMax, max(budgetBytes, 0)))
+	e.reserve(n + answerTailMax)
 }
 
 func shardByIndex(info *engine.StreamInfo, index int) *engine.ShardInfo {

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/segment"
 )
@@ -54,14 +56,20 @@ func dialRaw(tb testing.TB, addr string) *rawClient {
 
 // kinesisRequest renders a complete HTTP/1.1 request for operation op.
 func kinesisRequest(op string, body []byte) []byte {
+	return kinesisRequestAs(op, "application/x-amz-json-1.1", body)
+}
+
+// kinesisRequestAs renders a complete HTTP/1.1 request for operation op
+// with a body of the given content type (JSON or CBOR).
+func kinesisRequestAs(op, contentType string, body []byte) []byte {
 	head := "POST / HTTP/1.1\r\nHost: bench\r\nX-Amz-Target: Kinesis_20131202." + op +
-		"\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
+		"\r\nContent-Type: " + contentType + "\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
 	return append([]byte(head), body...)
 }
 
-// do sends one pre-encoded request and reads the response; body, if not
-// nil, receives the response body.
-func (c *rawClient) do(tb testing.TB, request []byte, body *bytes.Buffer) {
+// do sends one pre-encoded request, reads the response and returns the
+// size of its body; body, if not nil, receives the response body.
+func (c *rawClient) do(tb testing.TB, request []byte, body *bytes.Buffer) int64 {
 	if _, err := c.conn.Write(request); err != nil {
 		tb.Fatal(err)
 	}
@@ -74,13 +82,14 @@ func (c *rawClient) do(tb testing.TB, request []byte, body *bytes.Buffer) {
 		body.Reset()
 		sink = body
 	}
-	_, err = io.Copy(sink, resp.Body)
+	n, err := io.Copy(sink, resp.Body)
 	if err == nil {
 		err = resp.Body.Close()
 	}
 	if err != nil || resp.StatusCode != 200 {
 		tb.Fatalf("status %d: %v", resp.StatusCode, err)
 	}
+	return n
 }
 
 // cpuTime is the process's user + system CPU time so far.
@@ -168,7 +177,8 @@ func benchmarkPutRecords(b *testing.B, opts engine.Options) {
 }
 
 // BenchmarkGetRecords reads 10,000 × 1 KiB records with one GetRecords
-// (the same TRIM_HORIZON iterator each time) through the HTTP stack.
+// (the same TRIM_HORIZON iterator each time) through the HTTP stack, in
+// JSON (base64 data, ~15 MB answers) and CBOR (byte strings, ~11 MB).
 func BenchmarkGetRecords(b *testing.B) {
 	e := newEnv(b, envOptions{})
 	ns := engine.Namespace{Account: "000000000000", Region: "us-east-1"}
@@ -197,12 +207,26 @@ func BenchmarkGetRecords(b *testing.B) {
 	if err := json.Unmarshal(out.Bytes(), &it); err != nil {
 		b.Fatal(err)
 	}
-	request := kinesisRequest("GetRecords", []byte(`{"ShardIterator":"`+it.ShardIterator+`","Limit":10000}`))
-	client.do(b, request, &out) // warm up, and check the answer once
-	var res struct{ Records []struct{ Data []byte } }
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.Records) != records || !bytes.Equal(res.Records[records-1].Data, data) {
-		b.Fatalf("GetRecords: %d records, %v", len(res.Records), err)
+	cborBody, err := cbor.Marshal(map[string]any{"ShardIterator": it.ShardIterator, "Limit": records})
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.SetBytes(int64(records * size))
-	measure(b, records, func() { client.do(b, request, nil) })
+	for _, tc := range []struct {
+		protocol  string
+		request   []byte
+		unmarshal func([]byte, any) error
+	}{
+		{"json", kinesisRequest("GetRecords", []byte(`{"ShardIterator":"`+it.ShardIterator+`","Limit":10000}`)), json.Unmarshal},
+		{"cbor", kinesisRequestAs("GetRecords", "application/x-amz-cbor-1.1", cborBody), unmarshalCBOR},
+	} {
+		b.Run("protocol="+tc.protocol, func(b *testing.B) {
+			client.do(b, tc.request, &out) // warm up, and check the answer once
+			var res struct{ Records []struct{ Data []byte } }
+			if err := tc.unmarshal(out.Bytes(), &res); err != nil || len(res.Records) != records || !bytes.Equal(res.Records[records-1].Data, data) {
+				b.Fatalf("GetRecords: %d records, %v", len(res.Records), err)
+			}
+			b.SetBytes(int64(records * size))
+			measure(b, records, func() { client.do(b, tc.request, nil) })
+		})
+	}
 }
