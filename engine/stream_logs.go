@@ -12,6 +12,7 @@ import (
 func (db *DB) removePartitionLog(entityID uint64, partition uint32) error {
 	id := logID{entity: entityID, partition: partition}
 	db.logs.Lock()
+	db.logs.waitOpeningLocked(func(o logID) bool { return o == id })
 	l := db.logs.open[id]
 	delete(db.logs.open, id)
 	db.logs.Unlock()
