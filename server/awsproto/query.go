@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // FormLimits bounds what ParseForm accepts. The zero value means defaults.
@@ -143,55 +144,76 @@ func malformedQuery(detail string) *Error {
 
 // unescapeForm decodes application/x-www-form-urlencoded text: '+' is a
 // space and %XX a byte. It returns ok=false on a truncated or non-hex escape.
-// Text without escapes is returned as is, without allocating.
+// Text without escapes is returned as is, without allocating; otherwise one
+// allocation holds the result. Runs of plain
+// bytes are found with a table lookup per byte and copied whole: message
+// bodies arrive here (SendMessage over the query protocol), and a byte-at-a-
+// time decoder was a fifth of the server's CPU for SendMessageBatch.
 func unescapeForm(s string) (string, bool) {
-	n := 0
-	plus := false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '%':
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				return "", false
-			}
-			n++
-			i += 2
-		case '+':
-			plus = true
-		}
-	}
-	if n == 0 && !plus {
+	i := nextFormEscape(s, 0)
+	if i == len(s) {
 		return s, true
 	}
-	var b strings.Builder // one allocation: Grow, then String without copying
-	b.Grow(len(s) - 2*n)
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
+	buf := make([]byte, len(s)) // decoded text is never longer
+	n := copy(buf, s[:i])
+	for i < len(s) {
+		switch s[i] {
 		case '%':
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-			i += 2
+			if i+2 >= len(s) {
+				return "", false
+			}
+			hi, lo := hexValue[s[i+1]], hexValue[s[i+2]]
+			if hi > 0xf || lo > 0xf {
+				return "", false
+			}
+			buf[n] = hi<<4 | lo
+			n++
+			i += 3
 		case '+':
-			b.WriteByte(' ')
+			buf[n] = ' '
+			n++
+			i++
 		default:
-			b.WriteByte(c)
+			// Runs between escapes are short in encoded text (a space
+			// every few bytes): a byte loop beats a copy call per run.
+			for ; i < len(s) && !formEscape[s[i]]; i++ {
+				buf[n] = s[i]
+				n++
+			}
 		}
 	}
-	return b.String(), true
+	// buf is not written after this: the string may share its memory.
+	return unsafe.String(unsafe.SliceData(buf), n), true
 }
 
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
+// nextFormEscape returns the index of the first '%' or '+' in s at or
+// after from, or len(s).
+func nextFormEscape(s string, from int) int {
+	for i := from; i < len(s); i++ {
+		if formEscape[s[i]] {
+			return i
+		}
 	}
+	return len(s)
 }
+
+// formEscape marks the bytes unescapeForm rewrites.
+var formEscape = [256]bool{'%': true, '+': true}
+
+// hexValue maps a hex digit to its value and every other byte to 0xff.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c-'a') + 10
+		t[c-'a'+'A'] = byte(c-'a') + 10
+	}
+	return t
+}()
 
 // Len returns the number of distinct parameters.
 func (f *Form) Len() int { return len(f.pairs) }
