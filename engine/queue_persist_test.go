@@ -59,41 +59,6 @@ func TestQueueTimingWindowsSurviveRestart(t *testing.T) {
 	})
 }
 
-// moveEnv builds a DLQ "dlq" holding n messages moved there by redrive
-// from "src" (MaxReceiveCount 1), ready for a move task.
-func moveEnv(t *testing.T, e *qenv, n int) QueueRef {
-	t.Helper()
-	e.create("dlq", DefaultQueueAttributes(false))
-	dlqRef := QueueRef{Namespace: testNS, Name: "dlq"}
-	attrs := DefaultQueueAttributes(false)
-	attrs.Redrive = &RedrivePolicy{DeadLetterTarget: dlqRef, MaxReceiveCount: 1}
-	src := e.create("src", attrs)
-	for i := 0; i < n; i += 10 {
-		bodies := make([]string, min(10, n-i))
-		for j := range bodies {
-			bodies[j] = "m"
-		}
-		sendBodies(t, src, bodies...)
-	}
-	for got := 0; got < n; {
-		got += len(receive(t, src, 10, time.Second))
-	}
-	time.Sleep(time.Second)
-	// Each message is past MaxReceiveCount now: receives move them.
-	for range n {
-		if msgs := receive(t, src, 10, time.Second); len(msgs) != 0 {
-			t.Fatalf("received %d messages instead of moving them", len(msgs))
-		}
-		if int(e.queue("dlq").Counts().Visible) == n {
-			break
-		}
-	}
-	if got := e.queue("dlq").Counts().Visible; int(got) != n {
-		t.Fatalf("%d messages in the DLQ, want %d", got, n)
-	}
-	return dlqRef
-}
-
 // TestMoveTaskStoppedByDeleteQueue checks that deleting the source queue
 // of a running task stops the task and leaves no record behind (the
 // task's keys go with the queue). Method: start a slow task, delete the
@@ -102,7 +67,7 @@ func moveEnv(t *testing.T, e *qenv, n int) QueueRef {
 func TestMoveTaskStoppedByDeleteQueue(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		e := newQEnv(t)
-		dlq := moveEnv(t, e, 20)
+		dlq, _ := redrivenDLQ(t, e, 20)
 		entity := e.queue("dlq").entity
 		if _, err := e.db.StartMoveTask(dlq, nil, 1); err != nil {
 			t.Fatal(err)

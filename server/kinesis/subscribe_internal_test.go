@@ -37,27 +37,7 @@ func (w *timedWriter) Write(p []byte) (int, error) {
 // not reach code outside it.)
 func TestSubscriptionTiming(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		db, err := engine.Open(t.TempDir(), &engine.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			if err := db.Close(); err != nil {
-				t.Error(err)
-			}
-		}()
-		s, err := New(db, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ns := engine.Namespace{Account: "000000000000", Region: "us-east-1"}
-		if _, err := db.CreateStream(ns, "s", engine.StreamConfig{ShardCount: 1}, nil); err != nil {
-			t.Fatal(err)
-		}
-		st, err := db.Stream(ns, "s")
-		if err != nil {
-			t.Fatal(err)
-		}
+		s, st, ns := newInternalStream(t)
 		consumer, err := st.RegisterConsumer("c")
 		if err != nil {
 			t.Fatal(err)
@@ -119,4 +99,33 @@ func TestSubscriptionTiming(t *testing.T) {
 			prev = at
 		}
 	})
+}
+
+// newInternalStream opens a DB in a temporary directory (closed when the
+// test ends), a Service on it and a one-shard stream "s" in the default
+// namespace, for tests that call the service's methods directly.
+func newInternalStream(t *testing.T) (*Service, *engine.Stream, engine.Namespace) {
+	t.Helper()
+	db, err := engine.Open(t.TempDir(), &engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	s, err := New(db, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := engine.Namespace{Account: "000000000000", Region: "us-east-1"}
+	if _, err := db.CreateStream(ns, "s", engine.StreamConfig{ShardCount: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err := db.Stream(ns, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, st, ns
 }

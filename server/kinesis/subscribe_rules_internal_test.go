@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -161,27 +159,7 @@ func TestSubscriptionSlotsSweep(t *testing.T) {
 // its stream function runs, with 25,000 records to read (three full
 // events), it sends the initial response and then only the exception.
 func TestSubscriptionEndedBeforeRun(t *testing.T) {
-	db, err := engine.Open(t.TempDir(), &engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
-	s, err := New(db, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := engine.Namespace{Account: "000000000000", Region: "us-east-1"}
-	if _, err := db.CreateStream(ns, "s", engine.StreamConfig{ShardCount: 1}, nil); err != nil {
-		t.Fatal(err)
-	}
-	st, err := db.Stream(ns, "s")
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, st, ns := newInternalStream(t)
 	recs := make([]engine.PutRecord, 500)
 	for i := range recs {
 		recs[i] = engine.PutRecord{PartitionKey: "k", Data: []byte("d")}
