@@ -141,8 +141,12 @@ func runLongPollScale(t *testing.T, nQueues, perQueue int) {
 	if got := parked(); got != n || len(results) != 0 {
 		t.Fatalf("%d waiters parked and %d returned, want %d parked", got, len(results), n)
 	}
-	if extra := runtime.NumGoroutine() - baseGoroutines; extra != n {
-		t.Errorf("%d goroutines beyond the baseline with %d parked receivers, want exactly one each", extra, n)
+	// At most one goroutine each (the caller's own): no helper goroutine
+	// per waiter. NumGoroutine counts the whole process, so a goroutine of
+	// an earlier test (outside this bubble) that exits meanwhile can make
+	// the difference smaller, never larger.
+	if extra := runtime.NumGoroutine() - baseGoroutines; extra > n {
+		t.Errorf("%d goroutines beyond the baseline with %d parked receivers, want at most one each", extra, n)
 	}
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
