@@ -37,7 +37,7 @@ import (
 // Started, ToMove and Moved, waiting one interval before its first batch
 // so that restarts never raise the rate. A task that was CANCELLING ends
 // CANCELLED; one whose explicit destination was deleted meanwhile ends
-// FAILED (MoveTaskFailureNonExistentQueue); one whose source was deleted
+// FAILED (MoveTaskFailureQueueNotFound); one whose source was deleted
 // went with its queue. After a crash the record holds the Moved count of
 // its last synced write or less (progress writes are unsynced): the count
 // is approximate, as AWS says, and messages moved but whose dead-letter
@@ -61,17 +61,17 @@ const (
 	moveTaskInterrupted = "the task was interrupted by a shutdown or crash of the server; start a new task to move the remaining messages"
 )
 
-// Failure reasons of a FAILED move task that SQS defines (MoveTask.Failure;
-// other failures carry the engine's error text). They are the values AWS
-// shows as FailureReason, which server/sqs renders verbatim.
+// Failure reasons of a FAILED move task that the protocol layer renders in
+// its own terms (server/sqs: the FailureReason values AWS shows); other
+// failures carry the engine's error text.
 const (
-	// MoveTaskFailureNonExistentQueue: the destination (explicit, or a
+	// MoveTaskFailureQueueNotFound: the destination (explicit, or a
 	// message's original source queue) does not exist.
-	MoveTaskFailureNonExistentQueue = "AWS.SimpleQueueService.NonExistentQueue"
+	MoveTaskFailureQueueNotFound = "destination queue does not exist"
 	// MoveTaskFailureUnknownSource: a message has no recorded dead-letter
 	// source (it was sent to the dead-letter queue directly) and the task
 	// has no explicit destination.
-	MoveTaskFailureUnknownSource = "CouldNotDetermineMessageSource"
+	MoveTaskFailureUnknownSource = "message has no recorded dead-letter source"
 )
 
 // errNoDeadLetterSource: a message to move back has no recorded source.
@@ -81,7 +81,7 @@ var errNoDeadLetterSource = errors.New("engine: message has no dead-letter sourc
 func moveFailure(err error) string {
 	switch {
 	case errors.Is(err, ErrQueueNotFound):
-		return MoveTaskFailureNonExistentQueue
+		return MoveTaskFailureQueueNotFound
 	case errors.Is(err, errNoDeadLetterSource):
 		return MoveTaskFailureUnknownSource
 	}
@@ -488,7 +488,7 @@ func (t *moveTask) run(resumed bool) {
 		case moveTaskStopSuspend:
 			status = MoveTaskRunning // resumed by the next Open
 		case moveTaskStopSourceDeleted:
-			status, failure = MoveTaskFailed, MoveTaskFailureNonExistentQueue
+			status, failure = MoveTaskFailed, MoveTaskFailureQueueNotFound
 		}
 	}
 	t.mu.info.Status, t.mu.info.Failure = status, failure

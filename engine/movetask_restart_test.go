@@ -302,7 +302,7 @@ func TestMoveTaskRestartEndings(t *testing.T) {
 				e.reopen()
 			},
 			wantStatus:  MoveTaskFailed,
-			wantFailure: MoveTaskFailureNonExistentQueue,
+			wantFailure: MoveTaskFailureQueueNotFound,
 		},
 		{
 			name: "original source deleted",
@@ -314,7 +314,7 @@ func TestMoveTaskRestartEndings(t *testing.T) {
 			},
 			step:        true,
 			wantStatus:  MoveTaskFailed,
-			wantFailure: MoveTaskFailureNonExistentQueue,
+			wantFailure: MoveTaskFailureQueueNotFound,
 		},
 		{
 			name: "record without active key",

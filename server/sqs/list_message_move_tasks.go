@@ -75,8 +75,21 @@ func writeMoveTask(o *out, t *engine.MoveTask) {
 	o.long("ApproximateNumberOfMessagesMoved", t.Moved)
 	o.long("ApproximateNumberOfMessagesToMove", t.ToMove)
 	if t.Failure != "" {
-		o.str("FailureReason", t.Failure)
+		o.str("FailureReason", moveTaskFailureReason(t.Failure))
 	}
 	o.long("StartedTimestamp", t.Started.UnixMilli())
 	o.itemEnd("ListMessageMoveTasksResultEntry")
+}
+
+// moveTaskFailureReason is the FailureReason AWS shows for an engine move
+// task failure: SQS's own codes for the failures it defines, else the
+// engine's text.
+func moveTaskFailureReason(failure string) string {
+	switch failure {
+	case engine.MoveTaskFailureQueueNotFound:
+		return "AWS.SimpleQueueService.NonExistentQueue"
+	case engine.MoveTaskFailureUnknownSource:
+		return "CouldNotDetermineMessageSource"
+	}
+	return failure
 }

@@ -144,3 +144,55 @@ func TestRealMoveTaskSurvivesRestart(t *testing.T) {
 		t.Errorf("dead-letter queue after the cancel: %v, want the 10 not moved", c)
 	}
 }
+
+// TestRealMoveTaskFailureReasons checks, through aws-sdk-go-v2, the
+// FailureReason values AWS defines for a FAILED move task, which the
+// engine reports in its own terms: a task without a destination over
+// messages sent straight to the dead-letter queue (no recorded source)
+// fails with CouldNotDetermineMessageSource, and one whose destination
+// queue is deleted while it runs fails with
+// AWS.SimpleQueueService.NonExistentQueue.
+func TestRealMoveTaskFailureReasons(t *testing.T) {
+	e := newRealEnv(t)
+	ctx := context.Background()
+	failed := func(task types.ListMessageMoveTasksResultEntry) bool {
+		return aws.ToString(task.Status) != "RUNNING"
+	}
+
+	dlq := e.createQueue("dlq", nil)
+	dlqARN := e.arn(dlq)
+	e.createQueue("src", map[string]string{"RedrivePolicy": redrivePolicy(dlqARN, 1)})
+	e.send(dlq, "sent straight to the DLQ")
+	if _, err := e.client.StartMessageMoveTask(ctx, &sdk.StartMessageMoveTaskInput{SourceArn: &dlqARN}); err != nil {
+		t.Fatalf("StartMessageMoveTask: %v", err)
+	}
+	task := pollMoveTask(t, e, dlqARN, 10*time.Second, failed)
+	if aws.ToString(task.Status) != "FAILED" || aws.ToString(task.FailureReason) != "CouldNotDetermineMessageSource" {
+		t.Fatalf("task over a message without source: %+v, want FAILED CouldNotDetermineMessageSource", task)
+	}
+
+	dlq2 := e.createQueue("dlq2", nil)
+	dlq2ARN := e.arn(dlq2)
+	e.createQueue("src2", map[string]string{"RedrivePolicy": redrivePolicy(dlq2ARN, 1)})
+	dest := e.createQueue("dest", nil)
+	destARN := e.arn(dest)
+	for i := range 50 {
+		e.send(dlq2, "m"+strconv.Itoa(i))
+	}
+	// Ten messages per second: the first batch of ten moves at once, the
+	// next, a second later, finds the destination gone.
+	if _, err := e.client.StartMessageMoveTask(ctx, &sdk.StartMessageMoveTaskInput{
+		SourceArn: &dlq2ARN, DestinationArn: &destARN, MaxNumberOfMessagesPerSecond: aws.Int32(10)}); err != nil {
+		t.Fatalf("StartMessageMoveTask: %v", err)
+	}
+	pollMoveTask(t, e, dlq2ARN, 10*time.Second, func(task types.ListMessageMoveTasksResultEntry) bool {
+		return task.ApproximateNumberOfMessagesMoved > 0
+	})
+	if _, err := e.client.DeleteQueue(ctx, &sdk.DeleteQueueInput{QueueUrl: &dest}); err != nil {
+		t.Fatalf("DeleteQueue: %v", err)
+	}
+	task = pollMoveTask(t, e, dlq2ARN, 30*time.Second, failed)
+	if aws.ToString(task.Status) != "FAILED" || aws.ToString(task.FailureReason) != "AWS.SimpleQueueService.NonExistentQueue" {
+		t.Fatalf("task whose destination was deleted: %+v, want FAILED AWS.SimpleQueueService.NonExistentQueue", task)
+	}
+}
