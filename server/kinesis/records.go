@@ -259,6 +259,11 @@ func startPosition(st *engine.Stream, info *engine.StreamInfo, sh *engine.ShardI
 		}
 		return st.SeekTimestamp(sh.Index, ts.t)
 	case "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER":
+		// The other types ask the engine, which refuses reads the stream's
+		// state forbids (CREATING); a sequence number alone would not.
+		if _, _, err := st.Bounds(sh.Index); err != nil {
+			return 0, err
+		}
 		if seqText == "" {
 			return 0, invalidArgument("Must specify " + member + " for iterator of type " + typ + ".")
 		}

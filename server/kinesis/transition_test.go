@@ -130,7 +130,17 @@ func TestStreamCreatingThroughSDK(t *testing.T) {
 	wantNotFound(t, "PutRecord", putRecord(e, "s"))
 	wantNotFound(t, "PutRecords", putRecords(e, "s"))
 	wantNotFound(t, "GetShardIterator", trimHorizonIterator(e, "s"))
-	_, err := e.client.ListShards(ctx, &kinesis.ListShardsInput{StreamName: name})
+	// A sequence number made up to look like one of this stream's (none
+	// exists while it is CREATING) is refused the same way.
+	desc, err := e.client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := kinesissvc.ForgeSequenceNumber(desc.StreamDescriptionSummary.StreamCreationTimestamp.Unix(), 0, 1)
+	_, err = e.client.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: name, ShardId: aws.String("shardId-000000000000"),
+		ShardIteratorType: types.ShardIteratorTypeAtSequenceNumber, StartingSequenceNumber: aws.String(forged)})
+	wantNotFound(t, "GetShardIterator AT_SEQUENCE_NUMBER", err)
+	_, err = e.client.ListShards(ctx, &kinesis.ListShardsInput{StreamName: name})
 	wantNotActive(t, "ListShards", err, types.StreamStatusCreating)
 	_, err = e.client.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{StreamName: name, TargetShardCount: aws.Int32(4), ScalingType: types.ScalingTypeUniformScaling})
 	wantNotActive(t, "UpdateShardCount", err, types.StreamStatusCreating)
