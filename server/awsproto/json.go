@@ -2,10 +2,12 @@ package awsproto
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Content types of the AWS JSON protocols and of Kinesis' CBOR variant.
@@ -85,23 +87,15 @@ const (
 	swarHighs = 0x8080808080808080
 )
 
-// plainASCII8 reports whether none of the 8 bytes of s needs attention in
-// a JSON string: no control character, '"', '\\' or non-ASCII byte. The
-// checks are the exact word-at-a-time "has a byte less than n / equal to
-// c" tests, valid because bytes with the high bit set are excluded first.
+// plainASCII8 reports whether none of the first 8 bytes of s (len(s) >= 8)
+// needs attention in a JSON string: no control character, '"', '\\' or
+// non-ASCII byte. The checks are the exact word-at-a-time "has a byte less
+// than n / equal to c" tests, valid because bytes with the high bit set
+// are excluded first. Small enough to inline into the encoder's loop.
 func plainASCII8(s string) bool {
-	_ = s[7] // one bounds check
-	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	if w&swarHighs != 0 {
-		return false
-	}
-	control := (w - swarOnes*0x20) & ^w & swarHighs
-	q := w ^ (swarOnes * '"')
-	quote := (q - swarOnes) & ^q & swarHighs
-	b := w ^ (swarOnes * '\\')
-	backslash := (b - swarOnes) & ^b & swarHighs
-	return control|quote|backslash == 0
+	w := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8))
+	q, b := w^(swarOnes*'"'), w^(swarOnes*'\\')
+	return (w|(w-swarOnes*0x20)&^w|(q-swarOnes)&^q|(b-swarOnes)&^b)&swarHighs == 0
 }
 
 // AppendJSONString appends s as a JSON string literal, escaping '"', '\\'
