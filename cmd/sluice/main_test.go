@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestServeFlags checks flag and environment precedence (flag > SLUICE_*
@@ -44,6 +45,33 @@ func TestServeFlags(t *testing.T) {
 	}
 	if _, err := parseServeFlags([]string{"extra"}, getenv, io.Discard); err == nil {
 		t.Fatal("positional argument accepted")
+	}
+	// --kinesis-transition-delay: flag over variable over 0; negative or
+	// malformed values are refused.
+	delayEnv := func(k string) string {
+		if k == "SLUICE_KINESIS_TRANSITION_DELAY" {
+			return "2s"
+		}
+		return ""
+	}
+	if c, err := parseServeFlags(nil, delayEnv, io.Discard); err != nil || c.kinesisTransitionDelay != 2*time.Second {
+		t.Fatalf("SLUICE_KINESIS_TRANSITION_DELAY=2s: %v, %v", c.kinesisTransitionDelay, err)
+	}
+	if c, err := parseServeFlags([]string{"--kinesis-transition-delay", "500ms"}, delayEnv, io.Discard); err != nil || c.kinesisTransitionDelay != 500*time.Millisecond {
+		t.Fatalf("--kinesis-transition-delay 500ms over the variable: %v, %v", c.kinesisTransitionDelay, err)
+	}
+	for _, bad := range [][]string{{"--kinesis-transition-delay", "-1s"}, {"--kinesis-transition-delay", "soon"}} {
+		if _, err := parseServeFlags(bad, getenv, io.Discard); err == nil {
+			t.Fatalf("%v accepted", bad)
+		}
+	}
+	if _, err := parseServeFlags(nil, func(k string) string {
+		if k == "SLUICE_KINESIS_TRANSITION_DELAY" {
+			return "soon"
+		}
+		return ""
+	}, io.Discard); err == nil {
+		t.Fatal("bad SLUICE_KINESIS_TRANSITION_DELAY accepted")
 	}
 	if _, err := parseLogLevel("loud"); err == nil {
 		t.Fatal("bad log level accepted")
