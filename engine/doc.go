@@ -79,7 +79,8 @@
 // on first access to a resource (catalogGet, then the index and openLog).
 // A kind that needs background work from startup (deliverers, exporters,
 // retention) adds one call to DB.start in engine.go, which Open runs once
-// the index is open and before it returns (queue move tasks resume there).
+// the index is open and before it returns (queue move tasks resume and
+// delayed stream deletions complete there).
 //
 // Time comes only from db.Clock(); never call time.Now in this package.
 //

@@ -89,11 +89,15 @@ func Open(dir string, opts *Options) (*DB, error) {
 
 // start resumes the background work that outlives a process, once the
 // index and logs are recovered and before any call can run: queue message
-// move tasks that were running (movetask.go). Resources it needs are
-// opened (and recovered) on the way, as any call would; on failure Open
-// closes the DB, which stops whatever had started.
+// move tasks that were running (movetask.go) and delayed stream deletions
+// (stream.go). Resources it needs are opened (and recovered) on the way,
+// as any call would; on failure Open closes the DB, which stops whatever
+// had started.
 func (db *DB) start() error {
-	return db.resumeMoveTasks()
+	if err := db.resumeMoveTasks(); err != nil {
+		return err
+	}
+	return db.loadDeletingStreams()
 }
 
 func (db *DB) open() error {

@@ -653,6 +653,32 @@ func (db *DB) ListStreams(ns Namespace, after string, limit int) ([]string, erro
 	}
 }
 
+// loadDeletingStreams runs from DB.start: it loads every stream left
+// DELETING by a transition delay, so that one whose deletion came due
+// while the process was down is removed now (lookup reaps it) and the
+// others are in the registry, whose retention pass reaps them when due.
+// Without it their data would stay on disk until something looked the
+// name up or listed streams. Streams not DELETING are not loaded.
+func (db *DB) loadDeletingStreams() error {
+	var deleting []catalogRecord
+	err := db.catalogScan(kindStream, func(r catalogRecord) error {
+		if status, _, ok := peekStreamStatus(r.Value); ok && status == StreamDeleting {
+			deleting = append(deleting, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("engine: scanning streams: %w", err)
+	}
+	reg := db.streamRegistry()
+	for _, r := range deleting {
+		if _, err := reg.get(r.NS, r.Name); err != nil && !errors.Is(err, ErrStreamNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
 // Name returns the stream's name.
 func (s *Stream) Name() string { return s.name }
 

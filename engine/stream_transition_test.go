@@ -329,3 +329,60 @@ func TestStreamMetaStatusRoundTrip(t *testing.T) {
 		t.Fatal("peek of a truncated header succeeded")
 	}
 }
+
+// TestStreamDeletionCompletesAfterRestart checks that delayed deletions
+// finish after a restart without any call naming the stream: one whose
+// deletion came due while the DB was closed is gone (catalog entry and
+// log files) as soon as Open returns; one still DELETING at Open is
+// removed by the retention pass once its time comes.
+func TestStreamDeletionCompletesAfterRestart(t *testing.T) {
+	fs := vfs.NewMem()
+	clock := newStreamTestClock()
+	db := openStreamDB(t, fs, clock, 0)
+	db.SetStreamTransitionDelay(transitionTestDelay)
+	ids := map[string]uint64{}
+	for _, name := range []string{"due", "later"} {
+		s := createTestStream(t, db, name, StreamConfig{ShardCount: 1})
+		ids[name] = s.EntityID()
+		clock.Advance(transitionTestDelay)
+		if _, err := s.Put(context.Background(), []PutRecord{{PartitionKey: "k", Data: []byte("data")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.DeleteStream(streamTestNS, "due", false); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(transitionTestDelay / 2)
+	if err := db.DeleteStream(streamTestNS, "later", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(transitionTestDelay / 2) // "due" is due, "later" is not
+
+	db = openStreamDB(t, fs, clock, 0)
+	defer func() { _ = db.Close() }()
+	present := func(name string) (catalog, files bool) {
+		t.Helper()
+		if err := db.catalogScan(kindStream, func(r catalogRecord) error {
+			catalog = catalog || r.Name == name
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		_, err := fs.Stat(db.entityLogsDir(ids[name]))
+		return catalog, err == nil
+	}
+	if c, f := present("due"); c || f {
+		t.Fatalf("stream due for deletion at Open: catalog entry %v, log files %v; want both gone", c, f)
+	}
+	if c, f := present("later"); !c || !f {
+		t.Fatalf("stream still DELETING at Open: catalog entry %v, log files %v; want both kept", c, f)
+	}
+	clock.Advance(transitionTestDelay / 2)
+	db.streamRegistry().retentionTick()
+	if c, f := present("later"); c || f {
+		t.Fatalf("after its delay and a retention pass: catalog entry %v, log files %v; want both gone", c, f)
+	}
+}
