@@ -32,12 +32,7 @@ func TestServeFlags(t *testing.T) {
 	if err != nil || c.addr != ":4566" || c.fsync != "always" || c.enableReset || c.accountID != "000000000000" {
 		t.Fatalf("defaults: %+v, %v", c, err)
 	}
-	if _, err := parseServeFlags(nil, func(k string) string {
-		if k == "SLUICE_ENABLE_RESET" {
-			return "maybe"
-		}
-		return ""
-	}, io.Discard); err == nil {
+	if _, err := parseServeFlags(nil, onlyEnv("SLUICE_ENABLE_RESET", "maybe"), io.Discard); err == nil {
 		t.Fatal("bad SLUICE_ENABLE_RESET accepted")
 	}
 	if _, err := parseServeFlags([]string{"--kinesis-limits", "strict"}, getenv, io.Discard); err == nil {
@@ -48,12 +43,7 @@ func TestServeFlags(t *testing.T) {
 	}
 	// --kinesis-transition-delay: flag over variable over 0; negative or
 	// malformed values are refused.
-	delayEnv := func(k string) string {
-		if k == "SLUICE_KINESIS_TRANSITION_DELAY" {
-			return "2s"
-		}
-		return ""
-	}
+	delayEnv := onlyEnv("SLUICE_KINESIS_TRANSITION_DELAY", "2s")
 	if c, err := parseServeFlags(nil, delayEnv, io.Discard); err != nil || c.kinesisTransitionDelay != 2*time.Second {
 		t.Fatalf("SLUICE_KINESIS_TRANSITION_DELAY=2s: %v, %v", c.kinesisTransitionDelay, err)
 	}
@@ -65,16 +55,21 @@ func TestServeFlags(t *testing.T) {
 			t.Fatalf("%v accepted", bad)
 		}
 	}
-	if _, err := parseServeFlags(nil, func(k string) string {
-		if k == "SLUICE_KINESIS_TRANSITION_DELAY" {
-			return "soon"
-		}
-		return ""
-	}, io.Discard); err == nil {
+	if _, err := parseServeFlags(nil, onlyEnv("SLUICE_KINESIS_TRANSITION_DELAY", "soon"), io.Discard); err == nil {
 		t.Fatal("bad SLUICE_KINESIS_TRANSITION_DELAY accepted")
 	}
 	if _, err := parseLogLevel("loud"); err == nil {
 		t.Fatal("bad log level accepted")
+	}
+}
+
+// onlyEnv is a getenv with one variable set.
+func onlyEnv(key, value string) func(string) string {
+	return func(k string) string {
+		if k == key {
+			return value
+		}
+		return ""
 	}
 }
 
