@@ -38,6 +38,9 @@ type serveConfig struct {
 	// kinesisTransitionDelay is how long Kinesis streams read CREATING,
 	// UPDATING and DELETING; 0 (default) makes transitions immediate.
 	kinesisTransitionDelay time.Duration
+	// debugAddr, when set, serves Go runtime profiles (net/http/pprof) on
+	// a second listener.
+	debugAddr string
 }
 
 // shutdownTimeout bounds the drain of in-flight requests after a signal;
@@ -84,6 +87,8 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		"none | aws: enforce AWS's per-shard Kinesis throughput limits (1 MiB/s and 1,000 records/s in, 2 MiB/s and 5 reads/s out) (env SLUICE_KINESIS_LIMITS)")
 	fs.DurationVar(&c.kinesisTransitionDelay, "kinesis-transition-delay", transitionDelay,
 		"how long Kinesis streams stay CREATING, UPDATING and DELETING, as on AWS; 0: transitions are immediate (env SLUICE_KINESIS_TRANSITION_DELAY)")
+	fs.StringVar(&c.debugAddr, "debug-addr", env("SLUICE_DEBUG_ADDR", ""),
+		"serve Go runtime profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; empty: off (env SLUICE_DEBUG_ADDR)")
 	fs.BoolVar(&c.enableReset, "enable-reset", enableReset,
 		"serve POST /_sluice/reset, which deletes all resources and data (env SLUICE_ENABLE_RESET)")
 	if err := fs.Parse(args); err != nil {
@@ -167,6 +172,13 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger) (err error) 
 		if err := srv.Register(svc); err != nil {
 			return err
 		}
+	}
+	if c.debugAddr != "" {
+		stopDebug, err := startDebugServer(context.WithoutCancel(ctx), c.debugAddr, logger)
+		if err != nil {
+			return fmt.Errorf("--debug-addr %s: %w", c.debugAddr, err)
+		}
+		defer stopDebug()
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
