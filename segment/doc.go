@@ -8,7 +8,9 @@
 // in the batch is acknowledged (group commit). Under SyncNever and
 // SyncInterval, an appender that finds the writer goroutine parked writes
 // its batch itself (and whatever others queue meanwhile), saving the
-// hand-off; syncs stay with the writer goroutine. Under SyncAlways the writer
+// hand-off; syncs stay with the writer goroutine. Under SyncAlways such an
+// appender writes and fdatasyncs one batch itself and acknowledges it; under
+// load (writer busy) the writer
 // pipelines (it writes the next batch while a helper goroutine runs the
 // previous batch's fdatasync) and preallocates: it extends the active
 // segment with zeros ahead of the data, so most syncs overwrite existing
