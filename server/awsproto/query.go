@@ -145,16 +145,28 @@ func malformedQuery(detail string) *Error {
 // unescapeForm decodes application/x-www-form-urlencoded text: '+' is a
 // space and %XX a byte. It returns ok=false on a truncated or non-hex escape.
 // Text without escapes is returned as is, without allocating; otherwise one
-// allocation holds the result. Runs of plain
-// bytes are found with a table lookup per byte and copied whole: message
-// bodies arrive here (SendMessage over the query protocol), and a byte-at-a-
-// time decoder was a fifth of the server's CPU for SendMessageBatch.
+// allocation holds the result. Message bodies arrive here (SendMessage over
+// the query protocol): runs between escapes are copied by a byte loop while
+// short (escape-dense text such as JSON, where a call per run costs more),
+// and past shortRunBytes the rest of the run is found with
+// strings.IndexByte (vectorized) and copied whole (letters, digits, base64).
 func unescapeForm(s string) (string, bool) {
-	i := nextFormEscape(s, 0)
-	if i == len(s) {
+	pctAt, plusAt := strings.IndexByte(s, '%'), strings.IndexByte(s, '+')
+	if pctAt < 0 && plusAt < 0 {
 		return s, true
 	}
+	// pctAt and plusAt are the next '%' and '+' at or after the position
+	// they were found from (len(s): none); each is searched again only
+	// once decoding has passed it, so every byte is searched at most once
+	// per kind.
+	if pctAt < 0 {
+		pctAt = len(s)
+	}
+	if plusAt < 0 {
+		plusAt = len(s)
+	}
 	buf := make([]byte, len(s)) // decoded text is never longer
+	i := min(pctAt, plusAt)
 	n := copy(buf, s[:i])
 	for i < len(s) {
 		switch s[i] {
@@ -174,11 +186,22 @@ func unescapeForm(s string) (string, bool) {
 			n++
 			i++
 		default:
-			// Runs between escapes are short in encoded text (a space
-			// every few bytes): a byte loop beats a copy call per run.
-			for ; i < len(s) && !formEscape[s[i]]; i++ {
+			for k := 0; i < len(s) && !formEscape[s[i]]; k++ {
+				if k == shortRunBytes {
+					if pctAt < i {
+						pctAt = indexByteFrom(s, i, '%')
+					}
+					if plusAt < i {
+						plusAt = indexByteFrom(s, i, '+')
+					}
+					next := min(pctAt, plusAt)
+					n += copy(buf[n:], s[i:next])
+					i = next
+					break
+				}
 				buf[n] = s[i]
 				n++
+				i++
 			}
 		}
 	}
@@ -186,13 +209,15 @@ func unescapeForm(s string) (string, bool) {
 	return unsafe.String(unsafe.SliceData(buf), n), true
 }
 
-// nextFormEscape returns the index of the first '%' or '+' in s at or
-// after from, or len(s).
-func nextFormEscape(s string, from int) int {
-	for i := from; i < len(s); i++ {
-		if formEscape[s[i]] {
-			return i
-		}
+// shortRunBytes is how long a run of plain bytes unescapeForm copies byte
+// by byte before it looks for the run's end with strings.IndexByte.
+const shortRunBytes = 16
+
+// indexByteFrom returns the index of the first c in s at or after from,
+// or len(s).
+func indexByteFrom(s string, from int, c byte) int {
+	if k := strings.IndexByte(s[from:], c); k >= 0 {
+		return from + k
 	}
 	return len(s)
 }

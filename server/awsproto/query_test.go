@@ -1,6 +1,7 @@
 package awsproto
 
 import (
+	"encoding/base64"
 	"errors"
 	"net/url"
 	"reflect"
@@ -243,7 +244,11 @@ func TestParseFormAllocs(t *testing.T) {
 // rules), failure exactly where url fails, and no allocation-free result
 // that differs from the input.
 func FuzzUnescapeForm(f *testing.F) {
-	for _, s := range []string{"", "plain", "a+b", "%41%42c", "%4", "%zz", "x%", "100%25+sure%21", strings.Repeat("ab%20", 40)} {
+	for _, s := range []string{"", "plain", "a+b", "%41%42c", "%4", "%zz", "x%", "100%25+sure%21", strings.Repeat("ab%20", 40),
+		// Runs longer than shortRunBytes (the IndexByte path), with one or
+		// both escape kinds after them, and a bad escape after a long run.
+		strings.Repeat("a", 40) + "%41" + strings.Repeat("b", 40) + "+c" + strings.Repeat("d", 20),
+		strings.Repeat("x", 17) + "+" + strings.Repeat("y", 33), strings.Repeat("z", 30) + "%4"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -259,12 +264,24 @@ func FuzzUnescapeForm(f *testing.F) {
 }
 
 func BenchmarkUnescapeForm(b *testing.B) {
-	// A 1 KiB message body as the SDKs' query encoders send it.
-	body := url.QueryEscape(strings.Repeat(`{"n": 12, "text": "The quick brown fox, jumps!"} `, 21)[:1024])
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		if _, ok := unescapeForm(body); !ok {
-			b.Fatal("decode failed")
-		}
+	for _, c := range []struct{ name, text string }{
+		// A 1 KiB JSON message body: an escape every few bytes.
+		{"json", strings.Repeat(`{"n": 12, "text": "The quick brown fox, jumps!"} `, 21)[:1024]},
+		// 1 KiB of base64 (binary payloads sent as text): '+', '/' and
+		// '=' escaped, long plain runs between.
+		{"base64", base64.StdEncoding.EncodeToString([]byte(strings.Repeat("\xfb\xef\x01 quick brown fox ", 60)))[:1024]},
+		// 1 KiB of letters and digits behind a short spaced header (what
+		// sluice bench sends).
+		{"alnum", ("sb1 1a2b3c4d 1764250000000000000 0 12 345|" + strings.Repeat("Zq8", 400))[:1024]},
+	} {
+		body := url.QueryEscape(c.text)
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, ok := unescapeForm(body); !ok {
+					b.Fatal("decode failed")
+				}
+			}
+		})
 	}
 }
