@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/sluice-dev/sluice/segment"
@@ -103,6 +104,41 @@ func TestOpenLogRacesClose(t *testing.T) {
 			if _, err := l.Append([]segment.Entry{{Payload: []byte("z")}}); !errors.Is(err, segment.ErrClosed) {
 				t.Fatalf("round %d: a log opened before Close accepts appends after it: %v", round, err)
 			}
+		}
+	}
+}
+
+// TestLogIdleTimeout checks that Options.LogIdleTimeout reaches every log
+// (its writer goroutine stops that long after the last write, and the log
+// still takes writes afterwards) and that the default stays segment's.
+func TestLogIdleTimeout(t *testing.T) {
+	if got := (&Options{}).EnsureDefaults().segmentOptions().IdleTimeout; got != 30*time.Second {
+		t.Fatalf("default log idle timeout %v, want 30s", got)
+	}
+	db, err := Open("data", &Options{FS: vfs.NewMem(), LogIdleTimeout: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	l, err := db.openLog(7, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		if _, err := l.Append([]segment.Entry{{Payload: []byte("x")}}); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		// Far beyond 20 ms, far below the 30 s default.
+		deadline := time.Now().Add(10 * time.Second)
+		for l.Stats().WriterRunning {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: writer still running 10 s after the last write", round)
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
 }

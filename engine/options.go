@@ -34,6 +34,11 @@ type Options struct {
 	// SegmentSizeBytes is the size in bytes at which a log rolls to a new
 	// segment file. Default: 64 MiB.
 	SegmentSizeBytes int64
+	// LogIdleTimeout is how long a log keeps its writer goroutine and
+	// active file handle after its last write (segment.Options.IdleTimeout).
+	// An embedder with many briefly written logs (thousands of shards) may
+	// shorten it; a write after it pays one file open. Default: 30 s.
+	LogIdleTimeout time.Duration
 	// Clock supplies the current time. Default: SystemClock.
 	Clock Clock
 	// Logger receives operational messages. Default: slog.Default().
@@ -83,6 +88,7 @@ func (o *Options) segmentOptions() segment.Options {
 		FS:               o.FS,
 		SegmentSizeBytes: o.SegmentSizeBytes,
 		Sync:             o.Sync,
+		IdleTimeout:      o.LogIdleTimeout,
 		Logger:           o.Logger,
 	}
 	return so.EnsureDefaults()
