@@ -35,16 +35,7 @@ func TestInlineWrites(t *testing.T) {
 					}
 					entries = append(entries, e)
 				}
-				// recordsIn reports how many records a crash now keeps.
-				recordsIn := func() int {
-					t.Helper()
-					c, err := Open("log", &Options{FS: mem.CrashClone(vfs.CrashCloneCfg{}), Logger: quietLogger()})
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer func() { _ = c.Close() }()
-					return len(readAll(t, c, 1))
-				}
+				recordsIn := func() int { t.Helper(); return crashRecords(t, mem) }
 
 				for range 20 { // rolls every few records
 					appendOne()
@@ -108,15 +99,7 @@ func TestSyncInlineWrites(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		recordsIn := func() int {
-			t.Helper()
-			c, err := Open("log", &Options{FS: mem.CrashClone(vfs.CrashCloneCfg{}), Logger: quietLogger()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = c.Close() }()
-			return len(readAll(t, c, 1))
-		}
+		recordsIn := func() int { t.Helper(); return crashRecords(t, mem) }
 		var entries []Entry
 		for i := range 20 { // rolls every few records
 			e := testEntry(i)
@@ -174,4 +157,16 @@ func TestSyncInlineWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// crashRecords reports how many records of the log at "log" in mem a crash
+// now would keep (only synced data survives a CrashClone).
+func crashRecords(t *testing.T, mem *vfs.MemFS) int {
+	t.Helper()
+	c, err := Open("log", &Options{FS: mem.CrashClone(vfs.CrashCloneCfg{}), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	return len(readAll(t, c, 1))
 }

@@ -221,26 +221,40 @@ func (l *Log) writeInline() {
 	w := &l.w
 	l.mu.Lock()
 	for round := 0; len(l.mu.queue) > 0 && round < inlineRoundsMax; round++ {
-		l.coalesceLocked()
-		reqs := l.mu.queue
-		l.mu.queue = w.spare
-		w.spare = nil
-		l.mu.inlineWrites++
-		l.mu.Unlock()
-		l.commit(reqs)
-		clear(reqs)
-		w.spare = reqs[:0]
-		l.mu.Lock()
+		l.inlineRoundLocked()
 	}
-	l.mu.inlineActive = false
 	// Wake the writer for what is left: queued requests, Sync calls
 	// waiting for a sync, or an interval sync it is not timing yet.
-	if len(l.mu.queue) > 0 || len(w.awaiting) > 0 ||
-		(l.opts.Sync.Mode == SyncInterval && w.unsynced() && !l.mu.parkedSyncArmed) {
+	l.endInlineLocked(len(l.mu.queue) > 0 || len(w.awaiting) > 0 ||
+		(l.opts.Sync.Mode == SyncInterval && w.unsynced() && !l.mu.parkedSyncArmed))
+	l.mu.Unlock()
+}
+
+// inlineRoundLocked is one batch of an inline leader: it takes the queue
+// (grown by coalesceLocked) and writes it. l.mu is held on entry and on
+// return, and released while writing.
+func (l *Log) inlineRoundLocked() {
+	w := &l.w
+	l.coalesceLocked()
+	reqs := l.mu.queue
+	l.mu.queue = w.spare
+	w.spare = nil
+	l.mu.inlineWrites++
+	l.mu.Unlock()
+	l.commit(reqs)
+	clear(reqs)
+	w.spare = reqs[:0]
+	l.mu.Lock()
+}
+
+// endInlineLocked hands the writer state back from an inline leader,
+// waking the writer goroutine first if wake.
+func (l *Log) endInlineLocked(wake bool) {
+	l.mu.inlineActive = false
+	if wake {
 		l.nudgeWriter()
 	}
 	l.mu.inlineDone.Broadcast()
-	l.mu.Unlock()
 }
 
 // writeSyncInline is submit's fast path under SyncAlways: while the writer
@@ -256,24 +270,13 @@ func (l *Log) writeInline() {
 func (l *Log) writeSyncInline() {
 	w := &l.w
 	l.mu.Lock()
-	l.coalesceLocked()
-	reqs := l.mu.queue
-	l.mu.queue = w.spare
-	w.spare = nil
-	l.mu.inlineWrites++
+	l.inlineRoundLocked()
 	l.mu.Unlock()
-	l.commit(reqs)
-	clear(reqs)
-	w.spare = reqs[:0]
 	if !w.inflight && len(w.awaiting) > 0 {
 		l.syncInline()
 	}
 	l.mu.Lock()
-	l.mu.inlineActive = false
-	if len(l.mu.queue) > 0 || len(w.awaiting) > 0 || w.inflight {
-		l.nudgeWriter()
-	}
-	l.mu.inlineDone.Broadcast()
+	l.endInlineLocked(len(l.mu.queue) > 0 || len(w.awaiting) > 0 || w.inflight)
 	l.mu.Unlock()
 }
 
@@ -283,17 +286,11 @@ func (l *Log) writeSyncInline() {
 func (l *Log) syncInline() {
 	w := &l.w
 	l.mu.Lock()
-	if l.mu.writeErr != nil {
-		l.failAwaiting(l.mu.writeErr)
-		l.mu.Unlock()
+	started := l.beginSyncLocked()
+	l.mu.Unlock()
+	if !started {
 		return
 	}
-	w.inflight = true
-	w.inflightReqs = len(w.awaiting)
-	w.inflightEnd = w.sizeBytes
-	w.inflightState = w.awaitingState
-	w.inflightStart = time.Now()
-	l.mu.Unlock()
 	var err error
 	if w.inflightEnd != w.syncedBytes && w.file != nil {
 		err = w.file.SyncData()
@@ -672,16 +669,9 @@ func (l *Log) startSync() {
 
 func (l *Log) startSyncLocked() {
 	w := &l.w
-	if l.mu.writeErr != nil {
-		// A failed fsync is never retried: fail what waits for one.
-		l.failAwaiting(l.mu.writeErr)
+	if !l.beginSyncLocked() {
 		return
 	}
-	w.inflight = true
-	w.inflightReqs = len(w.awaiting)
-	w.inflightEnd = w.sizeBytes
-	w.inflightState = w.awaitingState
-	w.inflightStart = time.Now()
 	if w.inflightEnd == w.syncedBytes || w.file == nil {
 		l.syncDone <- nil // nothing new to sync
 		return
@@ -692,6 +682,24 @@ func (l *Log) startSyncLocked() {
 		go l.runSyncer()
 	}
 	l.syncReq <- w.file
+}
+
+// beginSyncLocked marks a sync of everything written so far as running,
+// covering every request in w.awaiting, and reports true; on a poisoned log
+// it fails those requests instead (a failed fsync is never retried) and
+// reports false.
+func (l *Log) beginSyncLocked() bool {
+	w := &l.w
+	if l.mu.writeErr != nil {
+		l.failAwaiting(l.mu.writeErr)
+		return false
+	}
+	w.inflight = true
+	w.inflightReqs = len(w.awaiting)
+	w.inflightEnd = w.sizeBytes
+	w.inflightState = w.awaitingState
+	w.inflightStart = time.Now()
+	return true
 }
 
 // runSyncer is the writer's helper goroutine: it syncs the files it is
