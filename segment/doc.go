@@ -17,6 +17,13 @@
 // blocks and skip the filesystem's metadata commit. Readers see only
 // acknowledged records.
 //
+// This refines DESIGN.md's "exactly one writer goroutine" per partition:
+// the writer role is exclusive (one goroutine at a time owns the writer
+// state, handed over under Log.mu), but the goroutine playing it may be an
+// appender on the inline paths, because for a lone append the hand-offs to
+// and from a dedicated goroutine cost more CPU than the write itself
+// (bench/RESULTS.md, "Where the server's CPU goes").
+//
 // Segments roll at SegmentSizeBytes. Sealed segments are immutable and are
 // read through a read-only mmap when the file has an OS descriptor (ReadAt
 // otherwise); Read hands out payload slices without copying, valid until
