@@ -55,6 +55,8 @@ type DB struct {
 	}
 
 	logs logRegistry // see logs_open.go
+
+	trash trash // paced deletion of removed logs, see trash.go
 }
 
 // Open takes an exclusive lock on dir (creating it if needed), opens the
@@ -90,10 +92,12 @@ func Open(dir string, opts *Options) (*DB, error) {
 // start resumes the background work that outlives a process, once the
 // index and logs are recovered and before any call can run: queue message
 // move tasks that were running (movetask.go) and delayed stream deletions
-// (stream.go). Resources it needs are opened (and recovered) on the way,
+// (stream.go), and the deletion of logs left in the trash (trash.go).
+// Resources it needs are opened (and recovered) on the way,
 // as any call would; on failure Open closes the DB, which stops whatever
 // had started.
 func (db *DB) start() error {
+	db.startTrash()
 	if err := db.resumeMoveTasks(); err != nil {
 		return err
 	}
@@ -107,6 +111,9 @@ func (db *DB) open() error {
 	db.kinds.registries = make(map[resourceKind]kindRegistry)
 	if err := db.opts.FS.MkdirAll(db.logsDir, 0o755); err != nil {
 		return fmt.Errorf("engine: create %s: %w", db.logsDir, err)
+	}
+	if err := db.initTrash(); err != nil {
+		return err
 	}
 	indexDir := db.opts.FS.PathJoin(db.dir, indexDirName)
 	if err := db.opts.FS.MkdirAll(indexDir, 0o755); err != nil {
@@ -172,6 +179,7 @@ func (db *DB) Close() error {
 	db.ops.cond.Broadcast()
 	db.ops.Unlock()
 
+	db.stopTrash()
 	errs := []error{db.closeKinds(), db.closeAllLogs(true /* final */), db.index.Close(), db.lock.Close()}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("engine: close %s: %w", db.dir, err)

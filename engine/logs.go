@@ -19,16 +19,13 @@ func (db *DB) partitionDir(id logID) string {
 	return db.opts.FS.PathJoin(db.entityLogsDir(id.entity), strconv.FormatUint(uint64(id.partition), 10))
 }
 
-// removeLogs closes every open log of entityID and deletes its directory.
+// removeLogs closes every open log of entityID and moves its directory to
+// the trash (trash.go), which deletes it at a pace.
 func (db *DB) removeLogs(entityID uint64) error {
 	if err := db.closeLogs(entityID); err != nil {
 		return err
 	}
-	dir := db.entityLogsDir(entityID)
-	if err := db.opts.FS.RemoveAll(dir); err != nil {
-		return fmt.Errorf("engine: remove %s: %w", dir, err)
-	}
-	return db.syncDir(db.logsDir)
+	return db.moveToTrash(db.entityLogsDir(entityID))
 }
 
 // removeAllLogs deletes every log directory (no log may be open).
@@ -53,7 +50,6 @@ func (db *DB) removeOrphanLogs() error {
 	if err != nil {
 		return fmt.Errorf("engine: list %s: %w", db.logsDir, err)
 	}
-	removed := false
 	for _, name := range names {
 		entityID, err := strconv.ParseUint(name, 10, 64)
 		if err != nil {
@@ -71,13 +67,9 @@ func (db *DB) removeOrphanLogs() error {
 			continue
 		}
 		db.logger.Info("removing logs of a deleted resource", "entity", entityID)
-		if err := db.opts.FS.RemoveAll(db.entityLogsDir(entityID)); err != nil {
+		if err := db.moveToTrash(db.entityLogsDir(entityID)); err != nil {
 			return fmt.Errorf("engine: remove orphaned logs %d: %w", entityID, err)
 		}
-		removed = true
-	}
-	if removed {
-		return db.syncDir(db.logsDir)
 	}
 	return nil
 }

@@ -2,8 +2,6 @@ package engine
 
 import (
 	"fmt"
-
-	"github.com/sluice-dev/sluice/segment"
 )
 
 // removePartitionLog closes one partition log of entityID (if open) and
@@ -21,7 +19,7 @@ func (db *DB) removePartitionLog(entityID uint64, partition uint32) error {
 			return fmt.Errorf("engine: close log %d/%d: %w", entityID, partition, err)
 		}
 	}
-	if err := segment.Remove(db.opts.FS, db.partitionDir(id)); err != nil {
+	if err := db.moveToTrash(db.partitionDir(id)); err != nil {
 		return fmt.Errorf("engine: remove log %d/%d: %w", entityID, partition, err)
 	}
 	return nil
