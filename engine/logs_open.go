@@ -113,6 +113,7 @@ func (db *DB) openLogFiles(id logID) (*segment.Log, error) {
 		return nil, err
 	}
 	segmentOpts := db.opts.segmentOptions()
+	segmentOpts.RemoveSegment = db.moveToTrash // retention, paced (trash.go)
 	l, err := segment.Open(db.partitionDir(id), &segmentOpts)
 	if err != nil {
 		return nil, fmt.Errorf("engine: open log %d/%d: %w", id.entity, id.partition, err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/sluice-dev/sluice/segment"
 )
 
 // waitTrashEmpty polls until db's trash directory is empty.
@@ -125,4 +126,42 @@ func TestTrashAcrossRestart(t *testing.T) {
 		t.Fatalf("next trash entry %d, want above the leftover %d", next, old)
 	}
 	waitTrashEmpty(t, crashed, db)
+}
+
+// TestRetentionGoesThroughTrash checks that segments a log's retention
+// drops are moved to the trash (and deleted from there), not removed at
+// once.
+func TestRetentionGoesThroughTrash(t *testing.T) {
+	mem := vfs.NewMem()
+	db, err := Open("data", &Options{FS: mem, SegmentSizeBytes: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	db.stopTrash() // observe the trash before anything deletes from it
+	l, err := db.openLog(5, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		if _, err := l.Append([]segment.Entry{{Payload: make([]byte, 200)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := l.DeleteBefore(90)
+	if err != nil || n == 0 {
+		t.Fatalf("DeleteBefore(90) = %d, %v", n, err)
+	}
+	names, err := mem.List(db.trash.dir)
+	if err != nil || len(names) == 0 {
+		t.Fatalf("trash after retention: %v, %v; want the dropped segments", names, err)
+	}
+	// A deleter (as after a restart) empties it.
+	db.trash.stop, db.trash.done = make(chan struct{}), make(chan struct{})
+	db.startTrash()
+	waitTrashEmpty(t, mem, db)
 }

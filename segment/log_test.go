@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -383,5 +384,60 @@ func TestReadAllocations(t *testing.T) {
 		if err := l.Close(); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRemoveSegmentHook checks that retention hands each dropped segment
+// file to Options.RemoveSegment when it is set (and that the log works on
+// without it), and removes files itself otherwise.
+func TestRemoveSegmentHook(t *testing.T) {
+	for _, hooked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("hooked=%v", hooked), func(t *testing.T) {
+			fs := vfs.NewMem()
+			var handed []string
+			opts := &Options{FS: fs, SegmentSizeBytes: 512, Logger: quietLogger()}
+			if hooked {
+				opts.RemoveSegment = func(path string) error {
+					handed = append(handed, path)
+					return fs.Rename(path, path+".trash")
+				}
+			}
+			l, err := Open("log", opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 20 {
+				if _, err := l.Append([]Entry{testEntry(i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before, _ := fs.List("log")
+			n, err := l.DeleteBefore(15)
+			if err != nil || n == 0 {
+				t.Fatalf("DeleteBefore(15) = %d, %v", n, err)
+			}
+			after, _ := fs.List("log")
+			var segs int
+			for _, name := range after {
+				if strings.HasSuffix(name, ".seg") {
+					segs++
+				}
+			}
+			if hooked && (len(handed) == 0 || len(after) != len(before)) {
+				t.Fatalf("hook got %v; directory %v -> %v (renamed, not removed, expected)", handed, before, after)
+			}
+			if !hooked && len(after) >= len(before) {
+				t.Fatalf("no file removed without the hook: %v -> %v", before, after)
+			}
+			if segs == 0 {
+				t.Fatal("no segment left")
+			}
+			if recs := readAll(t, l, l.FirstSeq()); len(recs) == 0 || recs[len(recs)-1].Seq != 20 {
+				t.Fatalf("after retention read %d records", len(recs))
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -88,6 +88,12 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Logger receives recovery and corruption reports. Default: slog.Default().
 	Logger *slog.Logger
+	// RemoveSegment, if set, takes over the removal of a sealed segment
+	// file that retention drops (path is its full name): it must make the
+	// file's disappearance from the log's directory durable before it
+	// returns, and may delete the data later (the engine moves it to a trash
+	// deleted at a pace). Default: remove the file and sync the directory.
+	RemoveSegment func(path string) error
 }
 
 const (

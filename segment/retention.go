@@ -59,6 +59,12 @@ func (l *Log) removeSegment(seg *segment) error {
 	}
 	err := seg.releaseLocked()
 	l.mu.Unlock()
+	if l.opts.RemoveSegment != nil {
+		if removeErr := l.opts.RemoveSegment(seg.path); removeErr != nil {
+			return errors.Join(err, fmt.Errorf("segment: removing %s: %w", seg.path, removeErr))
+		}
+		return err
+	}
 	if removeErr := l.fs.Remove(seg.path); removeErr != nil {
 		return errors.Join(err, fmt.Errorf("segment: removing %s: %w", seg.path, removeErr))
 	}
