@@ -187,7 +187,9 @@ func (db *DB) shrinkSlowly(path string, size int64) (stopped bool, err error) {
 	}
 	for size > trashChunkBytes {
 		size -= trashChunkBytes
-		if err := truncateFd(fd, size); err != nil {
+		if err := truncateFd(fd, size); errors.Is(err, errors.ErrUnsupported) {
+			return false, nil // removed whole
+		} else if err != nil {
 			return false, err
 		}
 		if err := f.SyncData(); err != nil {
