@@ -61,6 +61,14 @@ func TestTrashShrinksAndRemoves(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Shrinking alone leaves less than one chunk of the big file.
+	big := fs.PathJoin(part, "big.seg")
+	if stopped, err := db.shrinkSlowly(big, 2*trashChunkBytes+12345); stopped || err != nil {
+		t.Fatalf("shrinkSlowly: stopped %v, %v", stopped, err)
+	}
+	if info, err := fs.Stat(big); err != nil || info.Size() != 12345 {
+		t.Fatalf("after shrinkSlowly: %v, %v; want 12345 bytes", info, err)
+	}
 	if err := db.moveToTrash(db.entityLogsDir(99)); err != nil {
 		t.Fatal(err)
 	}
@@ -160,8 +168,13 @@ func TestRetentionGoesThroughTrash(t *testing.T) {
 	if err != nil || len(names) == 0 {
 		t.Fatalf("trash after retention: %v, %v; want the dropped segments", names, err)
 	}
-	// A deleter (as after a restart) empties it.
-	db.trash.stop, db.trash.done = make(chan struct{}), make(chan struct{})
-	db.startTrash()
+	// The deleter of the next Open empties it.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open("data", &Options{FS: mem, SegmentSizeBytes: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
 	waitTrashEmpty(t, mem, db)
 }

@@ -59,14 +59,21 @@ func (l *Log) removeSegment(seg *segment) error {
 	}
 	err := seg.releaseLocked()
 	l.mu.Unlock()
-	if l.opts.RemoveSegment != nil {
-		if removeErr := l.opts.RemoveSegment(seg.path); removeErr != nil {
-			return errors.Join(err, fmt.Errorf("segment: removing %s: %w", seg.path, removeErr))
-		}
-		return err
+	remove := l.opts.RemoveSegment
+	if remove == nil {
+		remove = l.removeFile
 	}
-	if removeErr := l.fs.Remove(seg.path); removeErr != nil {
+	if removeErr := remove(seg.path); removeErr != nil {
 		return errors.Join(err, fmt.Errorf("segment: removing %s: %w", seg.path, removeErr))
 	}
-	return errors.Join(err, syncDir(l.fs, l.dir))
+	return err
+}
+
+// removeFile removes path from the log's directory durably (the default
+// Options.RemoveSegment).
+func (l *Log) removeFile(path string) error {
+	if err := l.fs.Remove(path); err != nil {
+		return err
+	}
+	return syncDir(l.fs, l.dir)
 }

@@ -272,11 +272,13 @@ func (l *Log) writeSyncInline() {
 	l.mu.Lock()
 	l.inlineRoundLocked()
 	l.mu.Unlock()
-	if !w.inflight && len(w.awaiting) > 0 {
+	// No sync is running here: the writer was parked with none, and
+	// commit finishes any it starts (a roll drains).
+	if len(w.awaiting) > 0 {
 		l.syncInline()
 	}
 	l.mu.Lock()
-	l.endInlineLocked(len(l.mu.queue) > 0 || len(w.awaiting) > 0 || w.inflight)
+	l.endInlineLocked(len(l.mu.queue) > 0 || len(w.awaiting) > 0)
 	l.mu.Unlock()
 }
 
