@@ -8,7 +8,10 @@
 // in the batch is acknowledged (group commit). Under SyncNever and
 // SyncInterval, an appender that finds the writer goroutine parked writes
 // its batch itself (and whatever others queue meanwhile), saving the
-// hand-off; syncs stay with the writer goroutine. Under SyncAlways such an
+// hand-off; syncs stay with the writer goroutine. Once the active segment
+// takes mapped writes, small appends there go solo: one at a time under a
+// mutex, each appender copying its own batch, since the copy costs less
+// than parking and waking the appender would (Log.soloMu). Under SyncAlways such an
 // appender writes and fdatasyncs one batch itself and acknowledges it; under
 // load (writer busy) the writer
 // pipelines (it writes the next batch while a helper goroutine runs the

@@ -95,6 +95,9 @@ func (l *Log) writeMapped(b []byte) (bool, error) {
 		return false, fmt.Errorf("writing %s at %d: %w", w.seg.path, w.sizeBytes, err)
 	}
 	w.mappedBytes += int64(len(b))
+	if !w.mapped.Load() {
+		w.mapped.Store(true)
+	}
 	if drop := end &^ (pageBytes - 1); drop-w.wmapDropped >= wmapDropBytes {
 		if err := dropMappedPages(w.wmap[w.wmapDropped:drop]); err != nil {
 			return false, fmt.Errorf("dropping written pages of %s: %w", w.seg.path, err)
@@ -153,6 +156,7 @@ func (w *writer) unmap() error {
 	}
 	err := unmapWrite(w.wmap)
 	w.wmap, w.wmapDropped = nil, 0
+	w.mapped.Store(false)
 	if err != nil {
 		return fmt.Errorf("unmapping %s: %w", w.seg.path, err)
 	}

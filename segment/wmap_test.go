@@ -185,3 +185,55 @@ func checkRecords(t *testing.T, l *Log, want [][]byte) {
 		t.Fatalf("read %d records, want %d", next-1, len(want))
 	}
 }
+
+// TestSoloAppends checks solo appends (Log.soloMu: under SyncNever and
+// SyncInterval, while the active segment takes mapped writes, concurrent
+// appenders write their own batches one at a time instead of parking
+// behind a leader): the path is taken for most appends of concurrent
+// appenders, across rolls (each new segment starts with write calls and
+// group commit) and interval syncs (during which appenders queue for the
+// writer goroutine), and every record reads back dense and intact.
+func TestSoloAppends(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("mapped writes are Linux-only, and solo appends need them")
+	}
+	for _, policy := range []string{"never", "interval=50ms"} {
+		t.Run(policy, func(t *testing.T) {
+			sync, err := ParseSyncPolicy(policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := Open(t.TempDir(), &Options{FS: vfs.Default, Sync: sync, SegmentSizeBytes: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := l.Close(); err != nil {
+					t.Error(err)
+				}
+			}()
+			// Past the first segment's unmapped head.
+			want := appendMixed(t, l, 0, 1, 100)
+			if !l.mapped.Load() {
+				t.Fatalf("active segment not mapped after %d bytes", l.Stats().SizeBytes)
+			}
+			before := l.Stats()
+			want = append(want, appendMixed(t, l, len(want), 8, 300)...)
+			after := l.Stats()
+			l.mu.Lock()
+			solo := l.mu.soloWrites
+			l.mu.Unlock()
+			appends := after.Appends - before.Appends
+			if after.Rolls == before.Rolls {
+				t.Fatalf("no roll while appending %d bytes", after.SizeBytes-before.SizeBytes)
+			}
+			// Group commit would write 8 concurrent appenders' requests in
+			// batches of several each.
+			t.Logf("%s: %d of %d solo, %d batches", policy, solo, appends, after.Batches-before.Batches)
+			if 2*solo < appends {
+				t.Fatalf("%d of %d appends written solo (%d batches)", solo, appends, after.Batches-before.Batches)
+			}
+			checkRecords(t, l, want)
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -104,6 +105,7 @@ type writer struct {
 	wmapDropped int64
 	wmapOff     bool
 	mappedBytes int64
+	mapped      *atomic.Bool // Log.mapped: wmap is in use
 
 	// Requests written but waiting for a sync before acknowledgement, in
 	// order, and what publishing all of them exposes (SyncAlways).
@@ -127,7 +129,8 @@ type writer struct {
 // whose data ends at sizeBytes and whose file is fileBytes long.
 func (l *Log) resetWriter(seg *segment, sizeBytes, fileBytes int64, nextSeq uint64, lastTimestamp, lastIndexOffset int64) {
 	l.w = writer{seg: seg, sizeBytes: sizeBytes, syncedBytes: sizeBytes, fileBytes: fileBytes,
-		nextSeq: nextSeq, lastTimestamp: lastTimestamp, lastIndexOffset: lastIndexOffset}
+		nextSeq: nextSeq, lastTimestamp: lastTimestamp, lastIndexOffset: lastIndexOffset,
+		mapped: &l.mapped}
 }
 
 // Append appends entries atomically-in-order and returns the Seq of the
@@ -167,9 +170,20 @@ func (l *Log) submit(entries []Entry, forceSync bool) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	// Solo appends: see soloMu.
+	solo := !forceSync && size <= soloMaxBytes && l.mapped.Load()
+	if solo {
+		l.soloMu.Lock()
+	}
 	l.mu.Lock()
+	for solo && l.writerBusyLocked() {
+		l.mu.writerSettled.Wait()
+	}
 	if err := l.refuseLocked(); err != nil {
 		l.mu.Unlock()
+		if solo {
+			l.soloMu.Unlock()
+		}
 		return 0, err
 	}
 	r := l.getRequest()
@@ -186,6 +200,9 @@ func (l *Log) submit(entries []Entry, forceSync bool) (uint64, error) {
 		l.mu.Unlock()
 	case l.mu.writerParked && !forceSync && l.opts.Sync.Mode != SyncAlways:
 		l.mu.inlineActive = true
+		if solo {
+			l.mu.soloWrites++
+		}
 		l.mu.Unlock()
 		l.writeInline()
 	case l.mu.writerParked && !forceSync:
@@ -196,9 +213,37 @@ func (l *Log) submit(entries []Entry, forceSync bool) (uint64, error) {
 		if len(l.mu.queue) == 1 {
 			l.nudgeWriter()
 		}
+		if solo && !l.mu.syncRunning {
+			l.mu.Unlock()
+			<-r.done // holding soloMu: see there
+			l.soloMu.Unlock()
+			return l.finishRequest(r)
+		}
 		l.mu.Unlock()
 	}
+	if solo {
+		l.soloMu.Unlock()
+	}
 	<-r.done
+	return l.finishRequest(r)
+}
+
+// writerBusyLocked reports whether the writer goroutine is on its way to
+// parking, exiting or starting a sync, with nothing queued: a solo
+// appender waits for that (writerSettled) rather than queue a lone request
+// for it, which would keep it from parking.
+func (l *Log) writerBusyLocked() bool {
+	return l.mu.writerRunning && !l.mu.writerParked && !l.mu.inlineActive &&
+		!l.mu.syncRunning && !l.mu.closed && len(l.mu.queue) == 0
+}
+
+// soloMaxBytes is the largest append that goes solo (see Log.soloMu):
+// larger ones take long enough to copy that an appender waiting for
+// soloMu would park anyway, and gathering them costs nothing extra.
+const soloMaxBytes = 16 << 10
+
+// finishRequest returns the outcome of the completed r and recycles r.
+func (l *Log) finishRequest(r *appendRequest) (uint64, error) {
 	firstSeq, err := r.firstSeq, r.err
 	l.putRequest(r)
 	return firstSeq, err
@@ -407,6 +452,7 @@ func (l *Log) exitIfDrained() bool {
 	}
 	l.stopSyncer()
 	l.mu.writerRunning = false
+	l.mu.writerSettled.Broadcast()
 	return true
 }
 
@@ -441,6 +487,7 @@ func (l *Log) exitIfIdle() bool {
 	}
 	l.stopSyncer()
 	l.mu.writerRunning = false
+	l.mu.writerSettled.Broadcast()
 	return true
 }
 
@@ -464,6 +511,7 @@ func (l *Log) waitForWork() bool {
 	l.mu.Lock()
 	l.mu.writerParked = true
 	l.mu.parkedSyncArmed = syncC != nil
+	l.mu.writerSettled.Broadcast()
 	inlineWrites := l.mu.inlineWrites
 	l.mu.Unlock()
 	var syncDue, idle bool
@@ -697,6 +745,8 @@ func (l *Log) beginSyncLocked() bool {
 		return false
 	}
 	w.inflight = true
+	l.mu.syncRunning = true
+	l.mu.writerSettled.Broadcast()
 	w.inflightReqs = len(w.awaiting)
 	w.inflightEnd = w.sizeBytes
 	w.inflightState = w.awaitingState
@@ -735,6 +785,7 @@ func (l *Log) finishSync(err error) {
 	reqs := w.awaiting[:w.inflightReqs]
 	w.inflight = false
 	l.mu.Lock()
+	l.mu.syncRunning = false
 	if err != nil {
 		l.poisonLocked(fmt.Errorf("syncing %s: %w", w.seg.path, err))
 		err = l.mu.writeErr
