@@ -198,3 +198,35 @@ func TestIntervalSyncFailureReported(t *testing.T) {
 		t.Fatalf("Close after a failed background sync: %v, want ErrWriteFailed wrapping the injected error", err)
 	}
 }
+
+// TestPoisonedIntervalLogParks checks that after a failed background sync
+// under SyncInterval the writer goroutine parks until there is work,
+// instead of re-arming an interval timer that has already fired (a sync
+// is never retried, so each wake-up found nothing to do and parked again
+// at once: a core kept busy until the idle timeout or Close).
+func TestPoisonedIntervalLogParks(t *testing.T) {
+	failer := &syncFailer{started: make(chan struct{})}
+	l, err := Open("log", &Options{FS: errorfs.Wrap(vfs.NewMem(), failer),
+		Sync: SyncPolicy{Mode: SyncInterval, Interval: time.Millisecond}, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append([]Entry{testEntry(1)}); err != nil {
+		t.Fatalf("append (acknowledged after write): %v", err)
+	}
+	<-failer.started // the background sync runs and fails
+	time.Sleep(20 * time.Millisecond)
+	l.mu.Lock()
+	before := l.mu.parks
+	l.mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	l.mu.Lock()
+	parks := l.mu.parks - before
+	l.mu.Unlock()
+	if parks > 2 {
+		t.Errorf("the writer of a poisoned log parked %d times in 100 ms with nothing to do", parks)
+	}
+	if err := l.Close(); !errors.Is(err, ErrWriteFailed) {
+		t.Fatalf("Close: %v, want ErrWriteFailed", err)
+	}
+}

@@ -150,6 +150,7 @@ type Log struct {
 		soloWrites      uint64        // of which by solo appenders (soloMu)
 		syncRunning     bool          // an fdatasync of the writer's runs (w.inflight)
 		writerSettled   sync.Cond     // signalled when writerBusyLocked may turn false
+		parks           uint64        // times the writer parked in waitForWork (tests)
 		inlineDone      sync.Cond     // signalled when inlineActive clears
 		commitCh        chan struct{} // closed on the next commit; nil if nobody waits
 		sweepArmed      bool

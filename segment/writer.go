@@ -503,12 +503,15 @@ func (l *Log) waitForWork() bool {
 		w.idleTimer.Reset(l.opts.IdleTimeout)
 	}
 	var syncC <-chan time.Time
-	if w.unsynced() && w.file != nil && l.opts.Sync.Mode == SyncInterval {
+	l.mu.Lock()
+	// A poisoned log starts no sync (beginSyncLocked): arming the timer
+	// would wake the writer at once, again and again.
+	if w.unsynced() && w.file != nil && l.opts.Sync.Mode == SyncInterval && l.mu.writeErr == nil {
 		syncTimer := time.NewTimer(time.Until(w.unsyncedSince.Add(l.opts.Sync.Interval)))
 		defer syncTimer.Stop()
 		syncC = syncTimer.C
 	}
-	l.mu.Lock()
+	l.mu.parks++
 	l.mu.writerParked = true
 	l.mu.parkedSyncArmed = syncC != nil
 	l.mu.writerSettled.Broadcast()
