@@ -243,7 +243,9 @@ func runSoloStress(dir string, opts *Options, closeRandom bool, seed uint64) (re
 			for batch := uint32(0); ; batch++ {
 				busy := phase.Load() == stressBusy
 				if busy {
+					// Wait out a pause, if one is on: the lock is the gate.
 					gate.RLock()
+					//lint:ignore SA2001 the empty section waits for gate.Unlock
 					gate.RUnlock()
 				}
 				n := 1 + rng.IntN(3)
