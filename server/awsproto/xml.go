@@ -1,8 +1,10 @@
 package awsproto
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // ContentTypeXML is the Content-Type of query-protocol responses.
@@ -48,7 +50,8 @@ func (w *XMLWriter) Elem(name, text string) {
 // ElemBytes is Elem for a []byte text (for example a message body).
 func (w *XMLWriter) ElemBytes(name string, text []byte) {
 	w.Open(name)
-	w.B = appendXMLText(w.B, text)
+	// The string does not outlive the call (appendXMLText copies it).
+	w.B = appendXMLText(w.B, unsafe.String(unsafe.SliceData(text), len(text)))
 	w.Close(name)
 }
 
@@ -79,10 +82,50 @@ func AppendXMLText(dst []byte, s string) []byte {
 	return appendXMLText(dst, s)
 }
 
-func appendXMLText[T string | []byte](dst []byte, s T) []byte {
+// xmlPlain[c] reports whether appendXMLText copies the byte c as it is
+// (printable ASCII other than markup, \t and \n).
+var xmlPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = true
+	}
+	for _, c := range "&<>\"'" {
+		t[c] = false
+	}
+	t['\t'], t['\n'] = true, true
+	return t
+}()
+
+// plainXML8 reports whether none of the first 8 bytes of s (len(s) >= 8)
+// needs attention in XML text: no control character, no markup character
+// and no non-ASCII byte (the word-at-a-time tests of plainASCII8). Tab
+// and newline count as needing attention here; the byte loop then copies
+// them as they are. Markup characters one bit apart share a test: a byte
+// OR 0x01 equals 0x27 (apostrophe) only for the apostrophe and the
+// ampersand (0x26), a byte OR 0x02 equals 0x3E only for the angle
+// brackets (0x3C, 0x3E); the double quote (0x22) has its own. Small
+// enough to inline into the loop.
+func plainXML8(s string) bool {
+	w := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s), 8))
+	ap, lg, q := (w|swarOnes)^(swarOnes*'\''), (w|swarOnes*2)^(swarOnes*'>'), w^(swarOnes*'"')
+	return (w|(w-swarOnes*0x20)&^w|(ap-swarOnes)&^ap|(lg-swarOnes)&^lg|(q-swarOnes)&^q)&swarHighs == 0
+}
+
+func appendXMLText(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight plain bytes at a time: ids, digests and most
+		// message bodies need no escaping at all.
+		for i+8 <= len(s) && plainXML8(s[i:i+8]) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
+		if xmlPlain[c] {
+			i++
+			continue
+		}
 		var esc string
 		width := 1
 		switch {
@@ -102,7 +145,7 @@ func appendXMLText[T string | []byte](dst []byte, s T) []byte {
 		case c < 0x20:
 			esc = "\uFFFD"
 		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+			r, size := utf8.DecodeRuneInString(s[i:])
 			width = size
 			if r == utf8.RuneError && size == 1 || r == 0xFFFE || r == 0xFFFF {
 				esc = "\uFFFD"
