@@ -5,20 +5,22 @@
 // IdleTimeout (when it also closes the active file), so idle logs cost no
 // goroutine and no file descriptor. Concurrent Append calls are gathered
 // into one batch: one write, one fdatasync (SyncAlways), then every caller
-// in the batch is acknowledged (group commit). Under SyncNever and
-// SyncInterval, an appender that finds the writer goroutine parked writes
-// its batch itself (and whatever others queue meanwhile), saving the
-// hand-off; syncs stay with the writer goroutine. Once the active segment
-// takes mapped writes, small appends there go solo: one at a time under a
-// mutex, each appender copying its own batch, since the copy costs less
-// than parking and waking the appender would (Log.soloMu). Under SyncAlways such an
-// appender writes and fdatasyncs one batch itself and acknowledges it; under
-// load (writer busy) the writer
-// pipelines (it writes the next batch while a helper goroutine runs the
-// previous batch's fdatasync) and preallocates: it extends the active
-// segment with zeros ahead of the data, so most syncs overwrite existing
-// blocks and skip the filesystem's metadata commit. Readers see only
-// acknowledged records.
+// in the batch is acknowledged (group commit).
+//
+// Under SyncNever and SyncInterval, an appender that finds the writer
+// goroutine parked writes its batch itself (and whatever others queue
+// meanwhile), saving the hand-off; syncs stay with the writer goroutine.
+// Once the active segment takes mapped writes, small appends there go
+// solo: one at a time under a mutex, each appender copying its own batch,
+// since the copy costs less than parking and waking the appender would
+// (Log.soloMu).
+//
+// Under SyncAlways such an appender writes and fdatasyncs one batch itself
+// and acknowledges it; under load (writer busy) the writer pipelines (it
+// writes the next batch while a helper goroutine runs the previous batch's
+// fdatasync) and preallocates: it extends the active segment with zeros
+// ahead of the data, so most syncs overwrite existing blocks and skip the
+// filesystem's metadata commit. Readers see only acknowledged records.
 //
 // This refines DESIGN.md's "exactly one writer goroutine" per partition:
 // the writer role is exclusive (one goroutine at a time owns the writer
