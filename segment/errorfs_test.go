@@ -183,17 +183,8 @@ func (s *syncFailer) MaybeError(op errorfs.Op) error {
 // under SyncInterval, which no Append waits for, poisons the log and is
 // reported by Close: acknowledged records may not be durable.
 func TestIntervalSyncFailureReported(t *testing.T) {
-	failer := &syncFailer{started: make(chan struct{})}
-	l, err := Open("log", &Options{FS: errorfs.Wrap(vfs.NewMem(), failer),
-		Sync: SyncPolicy{Mode: SyncInterval, Interval: time.Millisecond}, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.Append([]Entry{testEntry(1)}); err != nil {
-		t.Fatalf("append (acknowledged after write): %v", err)
-	}
-	<-failer.started // the background sync runs and fails
-	err = l.Close()
+	l := openFailedIntervalLog(t)
+	err := l.Close()
 	if !errors.Is(err, ErrWriteFailed) || !errors.Is(err, errorfs.ErrInjected) {
 		t.Fatalf("Close after a failed background sync: %v, want ErrWriteFailed wrapping the injected error", err)
 	}
@@ -205,16 +196,7 @@ func TestIntervalSyncFailureReported(t *testing.T) {
 // is never retried, so each wake-up found nothing to do and parked again
 // at once: a core kept busy until the idle timeout or Close).
 func TestPoisonedIntervalLogParks(t *testing.T) {
-	failer := &syncFailer{started: make(chan struct{})}
-	l, err := Open("log", &Options{FS: errorfs.Wrap(vfs.NewMem(), failer),
-		Sync: SyncPolicy{Mode: SyncInterval, Interval: time.Millisecond}, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.Append([]Entry{testEntry(1)}); err != nil {
-		t.Fatalf("append (acknowledged after write): %v", err)
-	}
-	<-failer.started // the background sync runs and fails
+	l := openFailedIntervalLog(t)
 	time.Sleep(20 * time.Millisecond)
 	l.mu.Lock()
 	before := l.mu.parks
@@ -229,4 +211,22 @@ func TestPoisonedIntervalLogParks(t *testing.T) {
 	if err := l.Close(); !errors.Is(err, ErrWriteFailed) {
 		t.Fatalf("Close: %v, want ErrWriteFailed", err)
 	}
+}
+
+// openFailedIntervalLog opens a SyncInterval log whose fdatasyncs fail,
+// appends one record (acknowledged after its write) and returns once the
+// background sync has run and failed.
+func openFailedIntervalLog(t *testing.T) *Log {
+	t.Helper()
+	failer := &syncFailer{started: make(chan struct{})}
+	l, err := Open("log", &Options{FS: errorfs.Wrap(vfs.NewMem(), failer),
+		Sync: SyncPolicy{Mode: SyncInterval, Interval: time.Millisecond}, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append([]Entry{testEntry(1)}); err != nil {
+		t.Fatalf("append (acknowledged after write): %v", err)
+	}
+	<-failer.started // the background sync runs and fails
+	return l
 }
