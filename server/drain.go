@@ -9,16 +9,16 @@ import (
 // HTTP/2 handlers and Shutdown.
 //
 // h2c serves HTTP/2 connections with its own net/http server, outside
-// fasthttp, and when its listener is closed (fasthttp does that first thing
-// in ShutdownWithContext) it closes them outright: requests in flight are
-// cut off, and their handlers run on after Shutdown has returned, when
-// cmd/sluice is closing the engine under them. h2c exposes no graceful
-// shutdown, and one cannot be built from out here: net/http sends a
-// response's last frames after the handler has returned, so no handler
-// wrapper can tell when it is safe to close. So the server does the part
-// it can: http2Handlers counts HTTP/2 requests, from the adapter's start to
-// its end (streamed bodies included), and Shutdown waits for the count to
-// reach zero after closing the listener, so no handler outlives Shutdown.
+// fasthttp. Shutdown drains them first (h2c.Listener.DrainHTTP2: a GOAWAY
+// to each connection, then a wait for the requests in flight), but when
+// ctx ends before that, or fasthttp closes the listener (which closes the
+// remaining HTTP/2 connections outright), handlers may still be running,
+// and cmd/sluice would close the engine under them. And no handler
+// wrapper can tell when net/http is done with a response (it sends the
+// last frames after the handler returns). So http2Handlers counts HTTP/2
+// requests, from the adapter's start to its end (streamed bodies
+// included), and Shutdown waits for the count to reach zero, so that no
+// handler outlives Shutdown.
 type http2Handlers struct {
 	mu struct {
 		sync.Mutex

@@ -47,6 +47,9 @@ type Server struct {
 	byTarget map[string]*Service
 
 	http2 http2Handlers
+	// h2ln is the sniffing listener Serve wraps around its listener, for
+	// Shutdown to drain HTTP/2 through (nil before Serve).
+	h2ln atomic.Pointer[h2c.Listener]
 
 	exchanges sync.Pool // *exchange
 	buffers   bufferPool
@@ -119,8 +122,9 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.serving.Store(true)
 	s.log.Info("sluice: serving", "addr", ln.Addr().String(), "services", s.serviceNames())
 	h2 := s.http2.counting(h2c.Handler(s.handleHTTP2, int64(s.cfg.MaxRequestBodyBytes)))
-	ln = h2c.NewListener(ln, h2, h2c.Options{Logger: s.log})
-	if err := s.http.Serve(ln); err != nil {
+	h2ln := h2c.NewListener(ln, h2, h2c.Options{Logger: s.log})
+	s.h2ln.Store(h2ln)
+	if err := s.http.Serve(h2ln); err != nil {
 		return fmt.Errorf("server: serve %s: %w", ln.Addr(), err)
 	}
 	return nil
@@ -136,22 +140,30 @@ func (s *Server) ListenAndServe() error {
 }
 
 // Shutdown stops accepting connections, cancels Request.Context (ending
-// long polls early, with empty results), and waits until every in-flight
-// request has been answered or ctx is done; it returns ctx.Err() in the
-// latter case. Idle keep-alive connections are closed.
+// long polls and SubscribeToShard streams early, with empty results), and
+// waits until every in-flight request has been answered or ctx is done;
+// it returns ctx.Err() in the latter case. Idle keep-alive connections are
+// closed.
 //
-// HTTP/2 is the exception: h2c closes HTTP/2 connections outright when
-// the listener closes, so HTTP/2 requests in flight are cut off (streams
-// such as SubscribeToShard end anyway when Request.Context is cancelled).
-// Shutdown still waits for their handlers to return, so none runs after
-// it. TODO(server): drain them once h2c can shut down gracefully.
+// HTTP/2 connections are drained first (h2c.Listener.DrainHTTP2): each
+// gets a GOAWAY, its requests in flight are answered, then it closes;
+// meanwhile HTTP/1.x keeps being served, and is drained next. If ctx ends
+// first, what is left is cut off, and Shutdown still waits for HTTP/2
+// handlers to return (until ctx ends), so that none runs after it.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.cancel()
+	var drainErr error
+	if ln := s.h2ln.Load(); ln != nil {
+		drainErr = ln.DrainHTTP2(ctx)
+	}
 	if err := s.http.ShutdownWithContext(ctx); err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
 	}
 	if err := s.http2.wait(ctx); err != nil {
 		return fmt.Errorf("server: shutdown: waiting for HTTP/2 handlers: %w", err)
+	}
+	if drainErr != nil {
+		return fmt.Errorf("server: shutdown: draining HTTP/2: %w", drainErr)
 	}
 	return nil
 }

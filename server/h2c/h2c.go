@@ -24,6 +24,7 @@ package h2c
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -145,6 +146,22 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 }
 
+// DrainHTTP2 shuts the HTTP/2 side down gracefully: every HTTP/2
+// connection gets a GOAWAY (clients open no new streams on it), a new
+// HTTP/2 connection is closed once sniffed, and DrainHTTP2 waits until
+// every HTTP/2 request in flight has been answered and its connection
+// closed, or until ctx ends, when it closes the rest outright and returns
+// ctx's error. HTTP/1.x connections are not affected: Accept goes on
+// returning them until Close. Call it before Close to drain HTTP/2;
+// Close alone cuts HTTP/2 connections off.
+func (l *Listener) DrainHTTP2(ctx context.Context) error {
+	err := l.h2.Shutdown(ctx)
+	if err != nil {
+		_ = l.h2.Close() // the deadline passed: cut the rest off
+	}
+	return err
+}
+
 // Close stops accepting, closes every HTTP/2 connection (and every
 // connection still being sniffed) and waits for their goroutines.
 // Connections already returned by Accept belong to the caller.
@@ -218,13 +235,16 @@ func (l *Listener) sniff(c net.Conn) {
 	pc := &prefixConn{Conn: c, prefix: prefix}
 	l.untrack(c)
 	target := l.accepted
+	var h2Closed <-chan struct{}
 	if isH2 {
-		target = l.h2Conns.conns
+		target, h2Closed = l.h2Conns.conns, l.h2Conns.closed
 	}
 	select {
 	case target <- acceptResult{conn: pc}:
 	case <-l.closed:
 		_ = c.Close() // nobody will serve it
+	case <-h2Closed:
+		_ = c.Close() // HTTP/2 is draining (DrainHTTP2)
 	}
 }
 
