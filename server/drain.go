@@ -22,7 +22,8 @@ import (
 type http2Handlers struct {
 	mu struct {
 		sync.Mutex
-		active int
+		active  int
+		entered uint64
 		// idle is closed when active drops to zero; nil when nobody waits.
 		idle chan struct{}
 	}
@@ -31,7 +32,16 @@ type http2Handlers struct {
 func (h *http2Handlers) enter() {
 	h.mu.Lock()
 	h.mu.active++
+	h.mu.entered++
 	h.mu.Unlock()
+}
+
+// state returns the number of requests being handled and the number ever
+// entered.
+func (h *http2Handlers) state() (active int, entered uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.mu.active, h.mu.entered
 }
 
 func (h *http2Handlers) exit() {

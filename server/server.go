@@ -177,22 +177,31 @@ const http2FlushGrace = 100 * time.Millisecond
 // HTTP/2 request in flight has been answered, or ctx ends. net/http's
 // graceful shutdown would also keep each connection open for a second
 // after its GOAWAY, for the client to read it (so a restart with a KCL
-// connected would take a second longer); instead the drain ends
-// http2FlushGrace after the last HTTP/2 handler returns, closing what is
-// left, idle connections only by then.
+// connected would take a second longer); instead the drain ends once no
+// HTTP/2 handler has run for http2FlushGrace (a request that arrives
+// meanwhile, sent before the client read the GOAWAY, restarts the wait),
+// closing what is left: idle connections only by then.
 func (s *Server) drainHTTP2(ctx context.Context, ln *h2c.Listener) error {
 	drainCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() {
 		defer stop()
-		if s.http2.wait(drainCtx) != nil {
-			return
-		}
 		t := time.NewTimer(http2FlushGrace)
 		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-drainCtx.Done():
+		for {
+			if s.http2.wait(drainCtx) != nil {
+				return
+			}
+			_, entered := s.http2.state()
+			t.Reset(http2FlushGrace)
+			select {
+			case <-t.C:
+			case <-drainCtx.Done():
+				return
+			}
+			if active, now := s.http2.state(); active == 0 && now == entered {
+				return
+			}
 		}
 	}()
 	if err := ln.DrainHTTP2(drainCtx); err != nil && ctx.Err() != nil {
