@@ -365,17 +365,6 @@ func (l *Log) segmentLastTimestampLocked(i int) int64 {
 	return l.mu.lastTimestamp
 }
 
-// Remove deletes a closed log's directory and files. It closes nothing.
-func Remove(fs vfs.FS, dir string) error {
-	if fs == nil {
-		fs = vfs.Default
-	}
-	if err := fs.RemoveAll(dir); err != nil {
-		return fmt.Errorf("segment: removing %s: %w", dir, err)
-	}
-	return syncDir(fs, fs.PathDir(dir))
-}
-
 // syncDir fsyncs a directory so that creates, renames and removes in it
 // are durable.
 func syncDir(fs vfs.FS, dir string) error {

@@ -74,6 +74,7 @@ func (l *Log) writeMapped(b []byte) (bool, error) {
 			return false, nil
 		}
 		w.wmap, w.wmapDropped = m, 0
+		w.mapped.Store(true) // until unmap: small appends go solo
 	}
 	if end > int64(len(w.wmap)) {
 		return false, nil
@@ -95,9 +96,6 @@ func (l *Log) writeMapped(b []byte) (bool, error) {
 		return false, fmt.Errorf("writing %s at %d: %w", w.seg.path, w.sizeBytes, err)
 	}
 	w.mappedBytes += int64(len(b))
-	if !w.mapped.Load() {
-		w.mapped.Store(true)
-	}
 	if drop := end &^ (pageBytes - 1); drop-w.wmapDropped >= wmapDropBytes {
 		if err := dropMappedPages(w.wmap[w.wmapDropped:drop]); err != nil {
 			return false, fmt.Errorf("dropping written pages of %s: %w", w.seg.path, err)
