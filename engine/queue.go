@@ -115,7 +115,11 @@ type Queue struct {
 		lastSeek       int64             // last retention seek of the scan cursor
 		attempts       []*receiveAttempt // FIFO attempt ids in expiry order
 
-		dirty              bool // state written since the last synced flush
+		dirty bool // state changed since the last synced flush
+		// pending holds message states changed since the last flush
+		// took them (write-behind, see queue_state.go): the latest
+		// state per seq. spare is the emptied map of the previous flush.
+		pending, spare     map[uint64]persistedState
 		flushArmed         bool
 		flushTimer         *time.Timer
 		persistedFloor     uint64

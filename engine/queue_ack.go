@@ -18,8 +18,8 @@ import (
 //     choice for a consumer that processed it); on FIFO queues
 //     ErrReceiptStale (AWS: "The receipt handle has expired").
 //
-// Deletes are persisted in one unsynced index batch per call and synced
-// within stateSyncInterval (see queue_state.go).
+// Deletes are write-behind: written to the index and synced within
+// stateSyncInterval (see queue_state.go).
 func (q *Queue) Delete(receipts [][]byte) []error {
 	errs := make([]error, len(receipts))
 	if err := q.db.enter(); err != nil {
@@ -78,13 +78,7 @@ func (q *Queue) Delete(receipts [][]byte) []error {
 		vs.remove(st)
 		seqs = append(seqs, r.seq)
 	}
-	if err := q.persistDeletesLocked(seqs); err != nil {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = err
-			}
-		}
-	}
+	_ = q.persistDeletesLocked(seqs, false) // write-behind: cannot fail
 	if unlocked > 0 {
 		q.wakeLocked(unlocked)
 	}
@@ -117,40 +111,42 @@ func (q *Queue) unscannedDeletable(r receipt) (bool, error) {
 	if !q.fifo {
 		return true, nil
 	}
-	v, ok, err := q.db.index.Get(q.stateKey(r.seq))
+	p, ok, err := q.persistedStateLocked(r.seq)
 	if err != nil || !ok {
-		return false, err
-	}
-	p, err := decodePersistedState(v)
-	if err != nil {
 		return false, err
 	}
 	return p.deleted || p.receiveCount == r.generation, nil
 }
 
-// persistDeletesLocked writes deletion marks for seqs (unsynced) and keeps
-// the restore cursor's loaded page consistent with them.
-func (q *Queue) persistDeletesLocked(seqs []uint64) error {
-	if len(seqs) == 0 {
+// persistDeletesLocked records deletion marks for seqs (write-behind: the
+// next flush writes them, see queue_state.go) and keeps the restore
+// cursor's loaded page consistent with them. With now, it also commits
+// them to the index at once (unsynced), so that the next synced commit of
+// anything in the index makes them durable: moves to another queue use
+// that, as the move's other half (the send, or a task's progress) is
+// durable already.
+func (q *Queue) persistDeletesLocked(seqs []uint64, now bool) error {
+	for _, seq := range seqs {
+		q.setPendingLocked(seq, persistedState{deleted: true})
+		if c := q.mu.restore; c != nil {
+			c.markDeleted(seq)
+		}
+	}
+	if !now || len(seqs) == 0 {
 		return nil
 	}
+	// The flush writes these again (they stay pending): a flush that took
+	// an older state of one of them commits after this only if it took it
+	// before this call, and the mark here then follows it.
 	b := q.db.index.NewBatch()
 	defer b.Close()
 	sc := &q.mu.scratch
 	sc.value = append(sc.value[:0], stateDeleted)
 	for _, seq := range seqs {
-		// The batch copies key and value: the scratch buffers are reused.
 		sc.key = index.SeqKey(sc.key[:0], q.entity, spaceQueueMessages, seq)
-		b.Set(sc.key, sc.value)
-		if c := q.mu.restore; c != nil {
-			c.markDeleted(seq)
-		}
+		b.Set(sc.key, sc.value) // copied by the batch
 	}
-	if err := b.Commit(false); err != nil {
-		return fmt.Errorf("engine: delete from %s: %w", q.ref, err)
-	}
-	q.markDirtyLocked()
-	return nil
+	return b.Commit(false)
 }
 
 // ChangeVisibility sets the visibility timeout of an in-flight message to

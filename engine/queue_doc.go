@@ -27,8 +27,8 @@ package engine
 // string (every id, attribute and sequence-number string is a substring
 // of it, decoded from the copied key blocks), one attribute slab; index
 // keys are built in per-queue scratch buffers. What remains is reading
-// the log (frame checksums), pebble memtable inserts (one key per
-// delivery and per delete) and those allocations.
+// the log (frame checksums), one map entry per delivery and per delete
+// (the write-behind state, below) and those allocations.
 //
 // Receive hands out, in order: messages whose visibility expired, then new
 // messages scanned from the read cursor, skipping deleted, retention-expired
@@ -54,16 +54,18 @@ package engine
 //
 // Acknowledged sends are in the log (durable per Options.Sync, fsync by
 // default) before Send returns. Receives, deletes and visibility changes
-// are written to the index in one batch per call without fsync, and each
-// queue syncs the index at most 100 ms (stateSyncInterval) after its first
-// unsynced write, and on Close. After a crash, of the process as well as
-// of the machine, deletes, receive counts and visibility changes of
-// roughly the last 100 ms (plus one fsync) can be lost: those messages are
-// delivered again. (An unsynced pebble commit sits in pebble's WAL buffer
-// until its flusher writes it, asynchronously, so a SIGKILL right after
-// Delete returns undoes the delete: tests/crash
+// are write-behind: each records the message's latest state in memory, and
+// each queue writes those states to the index and syncs it at most 100 ms
+// (stateSyncInterval) after its first change, and on Close; a state whose
+// message is below the ack floor by then is never written (queue_state.go).
+// After a crash, of the process as well as of the machine, deletes,
+// receive counts and visibility changes of roughly the last 100 ms (plus
+// one fsync) can be lost: those messages are delivered again (so a SIGKILL
+// right after Delete returns undoes the delete: tests/crash
 // TestEngineDeleteSurvivesProcessCrash, build tag crashbugs. Closing that
-// window costs an fsync per call.) Acknowledged, not deleted,
+// window costs an fsync per call). Dead-letter moves also commit their
+// deletes to the index at once, unsynced, so that the synced commits that
+// follow (a move task's progress) carry them. Acknowledged, not deleted,
 // not expired messages are never lost. After a restart, in-flight messages
 // stay in flight until their deadline and their receipts stay valid (the
 // receive state is persisted); in-flight state lost in the window resets to

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/sluice-dev/sluice/index"
 	"github.com/sluice-dev/sluice/segment"
 )
 
@@ -458,29 +457,30 @@ func (q *Queue) finishDeliveries(call *receiveCall) error {
 	return nil
 }
 
-// persistDeliveriesLocked writes the receive state of every delivery of
-// the call in one unsynced batch (see queue_state.go for the window).
+// persistDeliveriesLocked records the receive state of every delivery of
+// the call for the next flush (write-behind, see queue_state.go for the
+// window) and writes a FIFO receive attempt to the index.
 func (q *Queue) persistDeliveriesLocked(call *receiveCall) error {
 	if len(call.delivered) == 0 {
 		return nil
 	}
-	b := q.db.index.NewBatch()
-	defer b.Close()
-	sc := &q.mu.scratch
 	for _, st := range call.delivered {
-		// The batch copies key and value: the scratch buffers are reused.
-		sc.value = appendReceivedState(sc.value[:0], st)
-		sc.key = index.SeqKey(sc.key[:0], q.entity, spaceQueueMessages, st.seq)
-		b.Set(sc.key, sc.value)
+		q.setPendingLocked(st.seq, persistedState{receiveCount: st.receiveCount,
+			firstReceivedAt: st.firstReceivedAt, receivedAt: st.receivedAt, deadline: st.deadline})
 	}
 	if a := call.attempt; a != nil {
+		// A FIFO receive attempt goes to the index now (unsynced), as
+		// its own batch: it is read back only after a restart, and
+		// keeping it out of the pending map keeps that map to seqs.
+		b := q.db.index.NewBatch()
+		defer b.Close()
+		sc := &q.mu.scratch
 		sc.key = appendAttemptKey(sc.key[:0], q.entity, a)
 		sc.value = appendAttemptValue(sc.value[:0], a)
 		b.Set(sc.key, sc.value)
+		if err := b.Commit(false); err != nil {
+			return fmt.Errorf("engine: receive from %s: %w", q.ref, err)
+		}
 	}
-	if err := b.Commit(false); err != nil {
-		return fmt.Errorf("engine: receive from %s: %w", q.ref, err)
-	}
-	q.markDirtyLocked()
 	return nil
 }

@@ -123,8 +123,9 @@ func (q *Queue) finishMoves(moves []pendingMove, idx []int, moveErr error) {
 			seqs = append(seqs, st.seq)
 		}
 	}
-	if err := q.persistDeletesLocked(seqs); err != nil {
-		q.db.logger.Error("persisting dead-letter moves; the messages may reappear after a restart",
+	if err := q.persistDeletesLocked(seqs, true); err != nil {
+		// Still pending: the next flush retries them.
+		q.db.logger.Warn("writing dead-letter moves to the index; the next state flush retries",
 			"queue", q.ref.String(), "err", err)
 	}
 	if q.fifo {
