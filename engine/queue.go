@@ -118,13 +118,15 @@ type Queue struct {
 		dirty bool // state changed since the last synced flush
 		// pending holds message states changed since the last flush
 		// took them (write-behind, see queue_state.go): the latest
-		// state per seq. spare is the emptied map of the previous flush.
-		pending, spare     map[uint64]persistedState
-		flushArmed         bool
-		flushTimer         *time.Timer
-		persistedFloor     uint64
-		lastReclaim        int64
-		lastAttemptsExpiry int64
+		// state per seq. flushing is what a running flush took and has
+		// not committed yet (read-only meanwhile); spare is the emptied
+		// map of the previous flush.
+		pending, flushing, spare map[uint64]persistedState
+		flushArmed               bool
+		flushTimer               *time.Timer
+		persistedFloor           uint64
+		lastReclaim              int64
+		lastAttemptsExpiry       int64
 
 		scratch queueScratch
 	}

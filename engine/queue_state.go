@@ -92,10 +92,20 @@ func (q *Queue) setPendingLocked(seq uint64, p persistedState) {
 	q.markDirtyLocked()
 }
 
-// persistedStateLocked returns seq's state as the next flush will leave
-// it: the pending state, or else the one in the index.
-func (q *Queue) persistedStateLocked(seq uint64) (persistedState, bool, error) {
+// pendingStateLocked returns seq's state not yet committed to the index:
+// pending, or taken by a running flush.
+func (q *Queue) pendingStateLocked(seq uint64) (persistedState, bool) {
 	if p, ok := q.mu.pending[seq]; ok {
+		return p, true
+	}
+	p, ok := q.mu.flushing[seq]
+	return p, ok
+}
+
+// persistedStateLocked returns seq's state as the flushes will leave it:
+// the state not yet committed, or else the one in the index.
+func (q *Queue) persistedStateLocked(seq uint64) (persistedState, bool, error) {
+	if p, ok := q.pendingStateLocked(seq); ok {
 		return p, true, nil
 	}
 	v, ok, err := q.db.index.Get(q.stateKey(seq))
@@ -214,11 +224,12 @@ func (c *restoreCursor) load(from uint64) error {
 	if err != nil {
 		return fmt.Errorf("engine: restore queue %s state: %w", q.ref, err)
 	}
-	// Pending deletes in the loaded range are not in the index yet (the
-	// caller holds q.mu, which guards pending).
-	for seq, st := range q.mu.pending {
-		if seq < from || seq >= c.from || !st.deleted {
-			continue
+	// Deletes in the loaded range not committed to the index yet (the
+	// caller holds q.mu, which guards pending and flushing).
+	merge := func(seq uint64) {
+		st, ok := q.pendingStateLocked(seq)
+		if !ok || !st.deleted || seq < from || seq >= c.from {
+			return
 		}
 		i, found := slices.BinarySearchFunc(c.page, seq, func(e restoreEntry, s uint64) int { return cmp.Compare(e.seq, s) })
 		if found {
@@ -226,6 +237,12 @@ func (c *restoreCursor) load(from uint64) error {
 		} else {
 			c.page = slices.Insert(c.page, i, restoreEntry{seq: seq, state: st})
 		}
+	}
+	for seq := range q.mu.flushing {
+		merge(seq)
+	}
+	for seq := range q.mu.pending {
+		merge(seq)
 	}
 	return nil
 }
@@ -387,6 +404,7 @@ func (q *Queue) flushLocked(sync bool) error {
 	q.mu.dirty = false
 	pending := q.mu.pending
 	q.mu.pending, q.mu.spare = q.mu.spare, nil
+	q.mu.flushing = pending
 	retention := q.mu.rec.Attributes.MessageRetention
 	reclaim := now-q.mu.lastReclaim >= int64(reclaimInterval) || floor != persisted
 	if reclaim {
@@ -429,6 +447,7 @@ func (q *Queue) flushLocked(sync bool) error {
 		if err != nil {
 			q.mu.Lock()
 			q.mu.dirty = true
+			q.mu.flushing = nil
 			// Put back what no later change replaced, for the retry.
 			for seq, st := range pending {
 				if _, ok := q.mu.pending[seq]; !ok {
@@ -441,15 +460,19 @@ func (q *Queue) flushLocked(sync bool) error {
 			q.mu.Unlock()
 			return fmt.Errorf("engine: flush queue %s state: %w", q.ref, err)
 		}
-		// Keep the map for the next flush unless a burst grew it.
-		keep := len(pending) <= pendingKeepMax
-		clear(pending)
 		q.mu.Lock()
+		q.mu.flushing = nil
 		q.mu.persistedFloor = floor
 		q.mu.persistedPurge = lastPurge
-		if q.mu.spare == nil && keep {
+		// Keep the map for the next flush unless a burst grew it.
+		if q.mu.spare == nil && len(pending) <= pendingKeepMax {
+			clear(pending)
 			q.mu.spare = pending
 		}
+		q.mu.Unlock()
+	} else if pending != nil {
+		q.mu.Lock()
+		q.mu.flushing = nil
 		q.mu.Unlock()
 	}
 	if reclaim {
