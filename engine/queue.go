@@ -596,5 +596,10 @@ func (q *Queue) close() error {
 
 // catalogKeyOf is used by tests to reach a queue's index keys.
 func (q *Queue) stateKey(seq uint64) []byte {
-	return index.SeqKey(nil, q.entity, spaceQueueMessages, seq)
+	return q.appendStateKey(nil, seq)
+}
+
+// appendStateKey appends the index key of seq's message state to dst.
+func (q *Queue) appendStateKey(dst []byte, seq uint64) []byte {
+	return index.SeqKey(dst, q.entity, spaceQueueMessages, seq)
 }

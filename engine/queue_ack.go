@@ -3,8 +3,6 @@ package engine
 import (
 	"fmt"
 	"time"
-
-	"github.com/sluice-dev/sluice/index"
 )
 
 // Delete deletes the messages named by receipts and returns one error (or
@@ -78,7 +76,7 @@ func (q *Queue) Delete(receipts [][]byte) []error {
 		vs.remove(st)
 		seqs = append(seqs, r.seq)
 	}
-	_ = q.persistDeletesLocked(seqs, false) // write-behind: cannot fail
+	q.persistDeletesLocked(seqs)
 	if unlocked > 0 {
 		q.wakeLocked(unlocked)
 	}
@@ -120,30 +118,33 @@ func (q *Queue) unscannedDeletable(r receipt) (bool, error) {
 
 // persistDeletesLocked records deletion marks for seqs (write-behind: the
 // next flush writes them, see queue_state.go) and keeps the restore
-// cursor's loaded page consistent with them. With now, it also commits
-// them to the index at once (unsynced), so that the next synced commit of
-// anything in the index makes them durable: moves to another queue use
-// that, as the move's other half (the send, or a task's progress) is
-// durable already.
-func (q *Queue) persistDeletesLocked(seqs []uint64, now bool) error {
+// cursor's loaded page consistent with them.
+func (q *Queue) persistDeletesLocked(seqs []uint64) {
 	for _, seq := range seqs {
 		q.setPendingLocked(seq, persistedState{deleted: true})
 		if c := q.mu.restore; c != nil {
 			c.markDeleted(seq)
 		}
 	}
-	if !now || len(seqs) == 0 {
+}
+
+// commitDeletesLocked also commits deletion marks recorded by
+// persistDeletesLocked to the index at once (unsynced), so that the next
+// synced commit of anything in the index makes them durable: moves to
+// another queue use that, as the move's other half (the send, or a task's
+// progress) is durable already. The flush writes them again (they stay
+// pending): a flush that took an older state of one of them commits after
+// this only if it took it before, and the mark here then follows it.
+func (q *Queue) commitDeletesLocked(seqs []uint64) error {
+	if len(seqs) == 0 {
 		return nil
 	}
-	// The flush writes these again (they stay pending): a flush that took
-	// an older state of one of them commits after this only if it took it
-	// before this call, and the mark here then follows it.
 	b := q.db.index.NewBatch()
 	defer b.Close()
 	sc := &q.mu.scratch
-	sc.value = append(sc.value[:0], stateDeleted)
+	sc.value = appendPersistedState(sc.value[:0], persistedState{deleted: true})
 	for _, seq := range seqs {
-		sc.key = index.SeqKey(sc.key[:0], q.entity, spaceQueueMessages, seq)
+		sc.key = q.appendStateKey(sc.key[:0], seq)
 		b.Set(sc.key, sc.value) // copied by the batch
 	}
 	return b.Commit(false)

@@ -438,7 +438,7 @@ func (q *Queue) flushLocked(sync bool) error {
 			if seq < floor {
 				continue
 			}
-			key = index.SeqKey(key[:0], q.entity, spaceQueueMessages, seq)
+			key = q.appendStateKey(key[:0], seq)
 			value = appendPersistedState(value[:0], st)
 			b.Set(key, value) // copied by the batch
 		}

@@ -123,7 +123,8 @@ func (q *Queue) finishMoves(moves []pendingMove, idx []int, moveErr error) {
 			seqs = append(seqs, st.seq)
 		}
 	}
-	if err := q.persistDeletesLocked(seqs, true); err != nil {
+	q.persistDeletesLocked(seqs)
+	if err := q.commitDeletesLocked(seqs); err != nil {
 		// Still pending: the next flush retries them.
 		q.db.logger.Warn("writing dead-letter moves to the index; the next state flush retries",
 			"queue", q.ref.String(), "err", err)
