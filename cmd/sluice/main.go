@@ -8,9 +8,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
 )
 
 func main() {
+	if err := reexecSteadySysmon(); err != nil {
+		fmt.Fprintf(os.Stderr, "sluice: re-executing with GODEBUG=%s failed, running with the Go runtime's defaults: %v\n", steadySysmonGODEBUG, err)
+	}
 	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }

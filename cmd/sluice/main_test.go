@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -24,7 +25,7 @@ func TestServeFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := serveConfig{addr: ":9", dataDir: "./sluice-data", fsync: "never", logLevel: "debug", accountID: "111111111111", enableReset: true, kinesisLimits: "none"}
+	want := serveConfig{addr: ":9", dataDir: "./sluice-data", fsync: "never", logLevel: "debug", accountID: "111111111111", enableReset: true, kinesisLimits: "none", steadySysmon: true}
 	if c != want {
 		t.Fatalf("got %+v, want %+v", c, want)
 	}
@@ -57,6 +58,12 @@ func TestServeFlags(t *testing.T) {
 	}
 	if _, err := parseServeFlags(nil, onlyEnv("SLUICE_KINESIS_TRANSITION_DELAY", "soon"), io.Discard); err == nil {
 		t.Fatal("bad SLUICE_KINESIS_TRANSITION_DELAY accepted")
+	}
+	if c, err := parseServeFlags(nil, onlyEnv(steadySysmonEnv, "false"), io.Discard); err != nil || c.steadySysmon {
+		t.Fatalf("%s=false: %v, %v", steadySysmonEnv, c.steadySysmon, err)
+	}
+	if _, err := parseServeFlags(nil, onlyEnv(steadySysmonEnv, "sometimes"), io.Discard); err == nil {
+		t.Fatalf("bad %s accepted", steadySysmonEnv)
 	}
 	if _, err := parseLogLevel("loud"); err == nil {
 		t.Fatal("bad log level accepted")
@@ -131,6 +138,18 @@ func TestBinaryServeAndSIGTERM(t *testing.T) {
 	}
 	if addr == "" {
 		t.Fatalf("server never reported its address:\n%s", log.String())
+	}
+	// The server re-executed itself with sysmon kept out of deep sleep
+	// (sysmon.go), under the process id it was started with.
+	if !strings.Contains(log.String(), "steady_sysmon=true") {
+		t.Fatalf("startup log lacks steady_sysmon=true:\n%s", log.String())
+	}
+	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(environ, []byte("\x00GODEBUG="+steadySysmonGODEBUG+"\x00")) {
+		t.Fatalf("server environment lacks GODEBUG=%s", steadySysmonGODEBUG)
 	}
 	resp, err := http.Get("http://" + addr + "/health")
 	if err != nil {
