@@ -146,3 +146,77 @@ func TestDecodePutRecordsJSONAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per 500-record request, want at most 2", allocs)
 	}
 }
+
+// checkPutRecordDecoders is checkPutRecordsDecoders for PutRecord bodies.
+func checkPutRecordDecoders(t *testing.T, body []byte) bool {
+	t.Helper()
+	var fast, slow putRecordInput
+	scratch := acquirePutScratch()
+	defer scratch.release()
+	if !decodePutRecordJSON(body, &fast, scratch) {
+		return false
+	}
+	if err := awsproto.DecodeJSON(body, &slow); err != nil {
+		t.Fatalf("fast path accepted %q, encoding/json rejects it: %v", body, err)
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("decoders disagree on %q:\nfast %#v\njson %#v", body, fast, slow)
+	}
+	return true
+}
+
+// TestDecodePutRecordJSON checks which PutRecord bodies take the fast
+// path and that it decodes them exactly as encoding/json does.
+func TestDecodePutRecordJSON(t *testing.T) {
+	cases := []struct {
+		name string
+		body string
+		fast bool
+	}{
+		{"sdk shape", `{"Data":"aGVsbG8=","PartitionKey":"pk","StreamName":"s"}`, true},
+		{"every member", `{"StreamARN":"arn","StreamId":"id","Data":"AA==","PartitionKey":"p","ExplicitHashKey":"7","SequenceNumberForOrdering":"49"}`, true},
+		{"case-insensitive names", `{"streamname":"s","DATA":"AA==","partitionkey":"p"}`, true},
+		{"empty data", `{"StreamName":"s","Data":"","PartitionKey":"p"}`, true},
+		{"empty object", `{}`, true},
+		{"duplicate key, last wins", `{"PartitionKey":"a","PartitionKey":"b","Data":"AA=="}`, true},
+		{"utf-8 key", `{"Data":"AA==","PartitionKey":"ключ-🔑"}`, true},
+		{"escape in data", `{"Data":"AA\u003d=","PartitionKey":"p"}`, true},
+		{"duplicate data", `{"Data":"AA==","Data":"AQ==","PartitionKey":"p"}`, false},
+		{"null data", `{"Data":null,"PartitionKey":"p"}`, false},
+		{"bad base64", `{"Data":"!!!!","PartitionKey":"p"}`, false},
+		{"unpadded base64", `{"Data":"AA","PartitionKey":"p"}`, false},
+		{"newline in data", "{\"Data\":\"AA\r\nAA==\",\"PartitionKey\":\"p\"}", false},
+		{"lone surrogate in key", `{"Data":"AA==","PartitionKey":"a\ud800"}`, false},
+		{"invalid utf-8 key", "{\"Data\":\"AA==\",\"PartitionKey\":\"\xff\"}", false},
+		{"number", `{"ExplicitHashKey":7}`, false},
+		{"unknown member", `{"Data":"AA==","Records":[]}`, false},
+		{"trailing data", `{"Data":"AA=="}x`, false},
+		{"array", `[]`, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := checkPutRecordDecoders(t, []byte(tc.body)); got != tc.fast {
+				t.Fatalf("fast path took it: %v, want %v", got, tc.fast)
+			}
+		})
+	}
+	big := []byte(`{"StreamName":"s","Data":"` + strings.Repeat("QUJD", 341) + `AA==","PartitionKey":"key"}`)
+	if !checkPutRecordDecoders(t, big) {
+		t.Fatal("1 KiB record fell back")
+	}
+}
+
+// FuzzPutRecordJSON: whenever the fast PutRecord decoder accepts a body,
+// encoding/json must accept it too and decode exactly the same input.
+func FuzzPutRecordJSON(f *testing.F) {
+	for _, seed := range []string{
+		`{"StreamName":"s","Data":"aGVsbG8=","PartitionKey":"pk","ExplicitHashKey":"1","SequenceNumberForOrdering":"2"}`,
+		`{"streamARN":"a","data":""}`,
+		`{"Data":"a\/8=","PartitionKey":"\u00e9\t","StreamName":"a\qb"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		checkPutRecordDecoders(t, body)
+	})
+}

@@ -17,8 +17,13 @@ import (
 
 func (s *Service) putRecord(c *call) error {
 	var in putRecordInput
-	if err := c.decode(&in); err != nil {
-		return err
+	scratch := acquirePutScratch()
+	defer scratch.release() // after Put: the engine keeps none of it
+	if c.cbor || !decodePutRecordJSON(c.body, &in, scratch) {
+		in = putRecordInput{}
+		if err := c.decode(&in); err != nil {
+			return err
+		}
 	}
 	var v validator
 	v.required("data", in.Data != nil)
