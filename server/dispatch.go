@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"runtime/debug"
 	"strconv"
@@ -314,11 +315,13 @@ func (s *Server) writeSuccess(x *exchange) {
 	resp.SetStatusCode(fasthttp.StatusOK)
 	if x.resp.stream != nil {
 		resp.Header.SetContentType(x.resp.streamContentType)
-		var conn net.Conn // HTTP/2 streams have no connection deadline to extend
-		if x.ctx.UserValue(userValueHTTP2) == nil {
-			conn = x.ctx.Conn()
+		if x.ctx.UserValue(userValueHTTP2) != nil {
+			// HTTP/2 streams have no connection deadline to extend; h2c
+			// reads the body through a pipe.
+			x.ctx.SetBodyStreamWriter(streamWriter(nil, s.cfg.WriteTimeout, x.resp.stream))
+			return
 		}
-		x.ctx.SetBodyStreamWriter(streamWriter(conn, s.cfg.WriteTimeout, x.resp.stream))
+		resp.SetBodyStream(&directStream{fn: streamWriter(x.ctx.Conn(), s.cfg.WriteTimeout, x.resp.stream)}, -1)
 		return
 	}
 	switch x.req.Protocol {
@@ -400,6 +403,67 @@ func streamWriter(conn net.Conn, writeTimeout time.Duration, fn StreamFunc) fast
 		}()
 		fn(w, extend)
 	}
+}
+
+// directStream is an HTTP/1 streamed body that fasthttp writes by calling
+// WriteTo on the connection's own goroutine (fasthttp.BodyWriterTo): each
+// Write becomes one chunk, flushed to the socket. SetBodyStreamWriter
+// would run the stream on a goroutine of its own and copy what it writes
+// through an in-memory pipe to the connection's goroutine, a hand-off and
+// two copies per event (measured: kinesis-efo-e2e, see bench/RESULTS.md).
+// Read is the fallback for any fasthttp path that reads the body instead:
+// it runs the stream through that pipe after all.
+type directStream struct {
+	fn     fasthttp.StreamWriter
+	piped  io.ReadCloser // the fallback, started by the first Read
+	copied bool          // WriteTo ran
+}
+
+// directStreamBufferBytes sizes the writer the stream function gets; a
+// flush hands everything buffered to fasthttp as one chunk, and a write
+// larger than the buffer goes through as its own chunk.
+const directStreamBufferBytes = 32 << 10
+
+func (d *directStream) SupportsBodyWriteTo() bool { return d.piped == nil }
+
+func (d *directStream) WriteTo(w io.Writer) (int64, error) {
+	d.copied = true
+	cw := &countingWriter{w: w}
+	bw := bufio.NewWriterSize(cw, directStreamBufferBytes)
+	d.fn(bw)
+	// What fn wrote after its last flush still belongs to the body (the
+	// piped writer sends it too); an error means the client is gone.
+	err := bw.Flush()
+	return cw.n, err
+}
+
+func (d *directStream) Read(p []byte) (int, error) {
+	if d.copied {
+		return 0, io.EOF
+	}
+	if d.piped == nil {
+		d.piped = fasthttp.NewStreamReader(d.fn)
+	}
+	return d.piped.Read(p)
+}
+
+func (d *directStream) Close() error {
+	if d.piped != nil {
+		return d.piped.Close()
+	}
+	return nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // writeError renders err in the request's protocol. Errors that are not

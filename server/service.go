@@ -217,10 +217,10 @@ type Response struct {
 }
 
 // StreamFunc writes a streamed response body (Kinesis SubscribeToShard's
-// event stream). It runs after the handler has returned, on a goroutine of
-// its own while the connection's goroutine copies what it writes; everything
-// written to w is sent, and w.Flush pushes it to the client (over HTTP/2
-// too). The server applies WriteTimeout once per response, so a stream that
+// event stream). It runs after the handler has returned: over HTTP/1 on
+// the connection's goroutine, each flush one chunk written to the socket;
+// over HTTP/2 on a goroutine of its own that h2c copies from. Everything
+// written to w is sent, and w.Flush pushes it to the client. The server applies WriteTimeout once per response, so a stream that
 // lasts longer calls extendWriteDeadline(d) to allow d more from now (it is
 // a no-op where the transport has no deadline). When fn returns, the server
 // resets the deadline to WriteTimeout from then, so fn need not leave a

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -149,5 +150,54 @@ func TestStreamLeavesWriteDeadline(t *testing.T) {
 		if resp.StatusCode != 200 || string(body) != want {
 			t.Fatalf("%s: %d %q, want 200 %q", op, resp.StatusCode, body, want)
 		}
+	}
+}
+
+// TestStreamRunsOnConnection checks that an HTTP/1 stream runs on the
+// connection's own goroutine (directStream), not on a goroutine of its
+// own feeding the connection through a pipe, which costs a hand-off and two
+// copies per event.
+func TestStreamRunsOnConnection(t *testing.T) {
+	stacks := make(chan string, 1)
+	svc := &Service{
+		Name: "kinesis", TargetPrefix: "Kinesis_20131202", JSONVersion: "1.1",
+		JSON: map[string]HandlerFunc{
+			"Stream": func(req *Request, resp *Response) error {
+				resp.StreamBody("application/vnd.amazon.eventstream", func(w *bufio.Writer, extend func(time.Duration) error) {
+					buf := make([]byte, 64<<10)
+					stacks <- string(buf[:runtime.Stack(buf, false)])
+					fmt.Fprint(w, "event;")
+				})
+				return nil
+			},
+		},
+	}
+	ts := startServer(t, Config{}, svc)
+	r := ts.do(t, "POST", "/", map[string]string{"X-Amz-Target": "Kinesis_20131202.Stream", "Content-Type": awsproto.ContentTypeJSON11}, "{}")
+	if r.status != 200 || r.body != "event;" {
+		t.Fatalf("got %d %q", r.status, r.body)
+	}
+	if stack := <-stacks; !strings.Contains(stack, "fasthttp.(*Server).serveConn") {
+		t.Fatalf("the stream ran off the connection's goroutine:\n%s", stack)
+	}
+}
+
+// TestDirectStreamRead checks directStream's fallback for a reader that
+// does not use WriteTo: the same bytes come through the pipe.
+func TestDirectStreamRead(t *testing.T) {
+	d := &directStream{fn: func(w *bufio.Writer) {
+		fmt.Fprint(w, "one;")
+		w.Flush()
+		fmt.Fprint(w, "two;") // unflushed: still part of the body
+	}}
+	got, err := io.ReadAll(d)
+	if err != nil || string(got) != "one;two;" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d.SupportsBodyWriteTo() {
+		t.Fatal("WriteTo offered after Read started the pipe")
 	}
 }
