@@ -104,7 +104,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	fs.BoolVar(&c.enableReset, "enable-reset", enableReset,
 		"serve POST /_sluice/reset, which deletes all resources and data (env SLUICE_ENABLE_RESET)")
 	fs.BoolVar(&c.steadySysmon, "steady-sysmon", steadySysmon,
-		"keep the Go runtime's monitor thread out of deep sleep (GODEBUG=schedtrace, set by re-executing at start): 15-23% less CPU under load, ~0.3% of a core more when idle (env "+steadySysmonEnv+")")
+		"keep the Go runtime's monitor thread out of deep sleep (GODEBUG=schedtrace, set by re-executing at start): 10-26% less CPU under load, ~0.5% of a core more when idle (env "+steadySysmonEnv+")")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

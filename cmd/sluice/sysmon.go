@@ -26,8 +26,8 @@ import (
 // on stderr every N ms, counted from the host's boot; with N the largest
 // value the runtime accepts (2^31-1 ms, 24.8 days) that is one line per
 // 24.8 days of host uptime. The cost is sysmon's 100 wakeups a second
-// when the server is idle (about 0.5 % of a core here, against about
-// 0.2 % without); the gain under load is 15–23 % less server CPU
+// when the server is idle (about 0.65 % of a core here, against about
+// 0.2 % without); the gain under load is 10–26 % less server CPU
 // (bench/RESULTS.md, "Steady sysmon").
 //
 // GODEBUG is read once, when the runtime starts, so the long-running
