@@ -84,6 +84,57 @@ func (sc *putRecordsScratch) reset() {
 // false, leaving in in an unspecified state, when the body is not in the
 // plain shape; the caller then resets in and uses encoding/json.
 func decodePutRecordsJSON(body []byte, in *putRecordsInput, sc *putRecordsScratch) bool {
+	d := putRecordsDecoder{sc}
+	return sc.visitBody(body, putRecordsMembers, func(name string, v *fastjson.Value) bool {
+		if name == "Records" {
+			return in.Records == nil && d.records(v, in)
+		}
+		return streamRefMember(&in.streamRef, name, v)
+	})
+}
+
+// decodePutRecordJSON is decodePutRecordsJSON's fast path for PutRecord,
+// with the same rules: it decodes body into in, which must be zero, with
+// Data in sc's arena, or returns false (in unspecified) for anything
+// outside the plain shape, and the caller uses encoding/json. With
+// encoding/json PutRecord's decode was 7 % of the server's CPU per record
+// in kinesis-efo-e2e (checkValid and unquoteBytes over the base64 text,
+// then base64 again). FuzzPutRecordJSON checks that both agree.
+func decodePutRecordJSON(body []byte, in *putRecordInput, sc *putRecordsScratch) bool {
+	d := putRecordsDecoder{sc}
+	return sc.visitBody(body, putRecordMembers, func(name string, v *fastjson.Value) bool {
+		ok := false
+		switch name {
+		case "Data":
+			// A repeated Data would decode into the arena twice; let
+			// encoding/json take it.
+			if in.Data == nil {
+				in.Data, ok = d.data(v)
+			}
+		case "PartitionKey":
+			in.PartitionKey, ok = stringValue(v)
+		case "ExplicitHashKey":
+			in.ExplicitHashKey, ok = stringValue(v)
+		case "SequenceNumberForOrdering":
+			in.SequenceNumberForOrdering, ok = stringValue(v)
+		default:
+			ok = streamRefMember(&in.streamRef, name, v)
+		}
+		return ok
+	})
+}
+
+// The member names each fast path takes (memberName matches them).
+var (
+	putRecordsMembers = []string{"StreamName", "StreamARN", "StreamId", "Records"}
+	putRecordMembers  = []string{"StreamName", "StreamARN", "StreamId", "Data", "PartitionKey", "ExplicitHashKey", "SequenceNumberForOrdering"}
+)
+
+// visitBody parses body with sc's parser, sizes sc's arena for the Data
+// the body can hold, and calls member for each member of the top-level
+// object with its name among names ("" for any other name). It returns
+// false when the body is not a JSON object or member returns false.
+func (sc *putRecordsScratch) visitBody(body []byte, names []string, member func(name string, v *fastjson.Value) bool) bool {
 	sc.parsed = len(body)
 	v, err := sc.parser.ParseBytes(body)
 	if err != nil {
@@ -98,78 +149,27 @@ func decodePutRecordsJSON(body []byte, in *putRecordsInput, sc *putRecordsScratc
 	if need := len(body) / 4 * 3; cap(sc.arena) < need {
 		sc.arena = make([]byte, 0, need)
 	}
-	d := putRecordsDecoder{sc}
 	ok := true
 	o.Visit(func(key []byte, v *fastjson.Value) {
-		if !ok {
-			return
-		}
-		switch memberName(key, "StreamName", "StreamARN", "StreamId", "Records") {
-		case "StreamName":
-			in.StreamName, ok = stringValue(v)
-		case "StreamARN":
-			in.StreamARN, ok = stringValue(v)
-		case "StreamId":
-			in.StreamID, ok = stringValue(v)
-		case "Records":
-			ok = in.Records == nil && d.records(v, in)
-		default:
-			ok = false
+		if ok {
+			ok = member(memberName(key, names...), v)
 		}
 	})
 	return ok
 }
 
-// decodePutRecordJSON is decodePutRecordsJSON's fast path for PutRecord,
-// with the same rules: it decodes body into in, which must be zero, with
-// Data in sc's arena, or returns false (in unspecified) for anything
-// outside the plain shape, and the caller uses encoding/json. With
-// encoding/json PutRecord's decode was 7 % of the server's CPU per record
-// in kinesis-efo-e2e (checkValid and unquoteBytes over the base64 text,
-// then base64 again). FuzzPutRecordJSON checks that both agree.
-func decodePutRecordJSON(body []byte, in *putRecordInput, sc *putRecordsScratch) bool {
-	sc.parsed = len(body)
-	v, err := sc.parser.ParseBytes(body)
-	if err != nil {
-		return false
+// streamRefMember decodes a stream-naming member; false for any other
+// name ("" included) or a value outside the plain shape.
+func streamRefMember(ref *streamRef, name string, v *fastjson.Value) bool {
+	ok := false
+	switch name {
+	case "StreamName":
+		ref.StreamName, ok = stringValue(v)
+	case "StreamARN":
+		ref.StreamARN, ok = stringValue(v)
+	case "StreamId":
+		ref.StreamID, ok = stringValue(v)
 	}
-	o, err := v.Object()
-	if err != nil {
-		return false
-	}
-	if need := len(body) / 4 * 3; cap(sc.arena) < need {
-		sc.arena = make([]byte, 0, need)
-	}
-	d := putRecordsDecoder{sc}
-	ok := true
-	o.Visit(func(key []byte, v *fastjson.Value) {
-		if !ok {
-			return
-		}
-		switch memberName(key, "StreamName", "StreamARN", "StreamId", "Data", "PartitionKey", "ExplicitHashKey", "SequenceNumberForOrdering") {
-		case "StreamName":
-			in.StreamName, ok = stringValue(v)
-		case "StreamARN":
-			in.StreamARN, ok = stringValue(v)
-		case "StreamId":
-			in.StreamID, ok = stringValue(v)
-		case "Data":
-			// A repeated Data would decode into the arena twice; let
-			// encoding/json take it.
-			ok = in.Data == nil
-			if ok {
-				in.Data, ok = d.data(v)
-			}
-		case "PartitionKey":
-			in.PartitionKey, ok = stringValue(v)
-		case "ExplicitHashKey":
-			in.ExplicitHashKey, ok = stringValue(v)
-		case "SequenceNumberForOrdering":
-			in.SequenceNumberForOrdering, ok = stringValue(v)
-		default:
-			ok = false
-		}
-	})
 	return ok
 }
 

@@ -8,25 +8,35 @@ import (
 	"github.com/sluice-dev/sluice/server/awsproto"
 )
 
-// checkPutRecordsDecoders decodes body with the fast path and with
-// encoding/json (awsproto.DecodeJSON): when the fast path accepts the body,
-// both must succeed with identical results (nil and empty slices differ).
-// It returns whether the fast path accepted.
-func checkPutRecordsDecoders(t *testing.T, body []byte) bool {
+// checkFastDecoder decodes body with a fast path and with encoding/json
+// (awsproto.DecodeJSON): when the fast path accepts the body, both must
+// succeed with identical results (nil and empty slices differ). It
+// returns whether the fast path accepted.
+func checkFastDecoder[T any](t *testing.T, body []byte, fast func([]byte, *T, *putRecordsScratch) bool) bool {
 	t.Helper()
-	var fast, slow putRecordsInput
+	var got, want T
 	scratch := acquirePutScratch()
 	defer scratch.release()
-	if !decodePutRecordsJSON(body, &fast, scratch) {
+	if !fast(body, &got, scratch) {
 		return false
 	}
-	if err := awsproto.DecodeJSON(body, &slow); err != nil {
+	if err := awsproto.DecodeJSON(body, &want); err != nil {
 		t.Fatalf("fast path accepted %q, encoding/json rejects it: %v", body, err)
 	}
-	if !reflect.DeepEqual(fast, slow) {
-		t.Fatalf("decoders disagree on %q:\nfast %#v\njson %#v", body, fast, slow)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("decoders disagree on %q:\nfast %#v\njson %#v", body, got, want)
 	}
 	return true
+}
+
+func checkPutRecordsDecoders(t *testing.T, body []byte) bool {
+	t.Helper()
+	return checkFastDecoder(t, body, decodePutRecordsJSON)
+}
+
+func checkPutRecordDecoders(t *testing.T, body []byte) bool {
+	t.Helper()
+	return checkFastDecoder(t, body, decodePutRecordJSON)
 }
 
 // TestDecodePutRecordsJSON checks which bodies take the fast path and
@@ -145,24 +155,6 @@ func TestDecodePutRecordsJSONAllocs(t *testing.T) {
 	if allocs > 2 {
 		t.Fatalf("%v allocations per 500-record request, want at most 2", allocs)
 	}
-}
-
-// checkPutRecordDecoders is checkPutRecordsDecoders for PutRecord bodies.
-func checkPutRecordDecoders(t *testing.T, body []byte) bool {
-	t.Helper()
-	var fast, slow putRecordInput
-	scratch := acquirePutScratch()
-	defer scratch.release()
-	if !decodePutRecordJSON(body, &fast, scratch) {
-		return false
-	}
-	if err := awsproto.DecodeJSON(body, &slow); err != nil {
-		t.Fatalf("fast path accepted %q, encoding/json rejects it: %v", body, err)
-	}
-	if !reflect.DeepEqual(fast, slow) {
-		t.Fatalf("decoders disagree on %q:\nfast %#v\njson %#v", body, fast, slow)
-	}
-	return true
 }
 
 // TestDecodePutRecordJSON checks which PutRecord bodies take the fast
