@@ -447,12 +447,27 @@ func (d *directStream) Read(p []byte) (int, error) {
 	return d.piped.Read(p)
 }
 
+// Close ends the stream. When fasthttp drops the body without writing it
+// (a HEAD request, a failed header write), the stream function has not
+// run; it runs now against a writer that fails, so that it sees a client
+// that is gone at its first flush and releases what it holds (a Kinesis
+// subscription frees its shard's slot), as it would have through the pipe
+// SetBodyStreamWriter starts at once.
 func (d *directStream) Close() error {
 	if d.piped != nil {
 		return d.piped.Close()
 	}
+	if !d.copied {
+		d.copied = true
+		d.fn(bufio.NewWriterSize(goneWriter{}, 16))
+	}
 	return nil
 }
+
+// goneWriter fails every write, as a connection whose client has left.
+type goneWriter struct{}
+
+func (goneWriter) Write([]byte) (int, error) { return 0, net.ErrClosed }
 
 // countingWriter counts the bytes written through it.
 type countingWriter struct {

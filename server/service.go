@@ -220,7 +220,10 @@ type Response struct {
 // event stream). It runs after the handler has returned: over HTTP/1 on
 // the connection's goroutine, each flush one chunk written to the socket;
 // over HTTP/2 on a goroutine of its own that h2c copies from. Everything
-// written to w is sent, and w.Flush pushes it to the client. The server applies WriteTimeout once per response, so a stream that
+// written to w is sent, and w.Flush pushes it to the client; a failed
+// flush means the client is gone, and fn returns. A body that is never
+// sent (a HEAD request) still runs fn, against a writer that fails at
+// once, so fn should write and flush before it waits on anything. The server applies WriteTimeout once per response, so a stream that
 // lasts longer calls extendWriteDeadline(d) to allow d more from now (it is
 // a no-op where the transport has no deadline). When fn returns, the server
 // resets the deadline to WriteTimeout from then, so fn need not leave a

@@ -201,3 +201,61 @@ func TestDirectStreamRead(t *testing.T) {
 		t.Fatal("WriteTo offered after Read started the pipe")
 	}
 }
+
+// TestDirectStreamDropped checks that a streamed body fasthttp drops
+// without writing still runs its stream function, which sees a failed
+// flush and returns (a subscription must free its slot).
+func TestDirectStreamDropped(t *testing.T) {
+	var flushErr error
+	ran := false
+	d := &directStream{fn: func(w *bufio.Writer) {
+		ran = true
+		fmt.Fprint(w, "initial-response event, longer than the writer's buffer")
+		flushErr = w.Flush()
+	}}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !ran || flushErr == nil {
+		t.Fatalf("stream ran %v, flush error %v: want a run whose flush fails", ran, flushErr)
+	}
+	ran = false
+	if err := d.Close(); err != nil || ran {
+		t.Fatalf("second Close: ran %v, %v", ran, err)
+	}
+}
+
+// TestStreamDroppedBodyRuns is a regression test: over HTTP/1 a streamed
+// body that fasthttp drops (a HEAD request gets the headers only) must
+// still run its stream function, which then sees a failed flush and
+// returns. Bug story: with the body written by the connection's goroutine
+// (directStream), a dropped body's stream never ran, so a Kinesis
+// subscription behind it never ended and kept its shard slot.
+func TestStreamDroppedBodyRuns(t *testing.T) {
+	flushed := make(chan error, 1)
+	svc := &Service{
+		Name: "kinesis", TargetPrefix: "Kinesis_20131202", JSONVersion: "1.1",
+		JSON: map[string]HandlerFunc{
+			"Stream": func(req *Request, resp *Response) error {
+				resp.StreamBody("application/vnd.amazon.eventstream", func(w *bufio.Writer, extend func(time.Duration) error) {
+					fmt.Fprint(w, strings.Repeat("event;", 1000))
+					flushed <- w.Flush()
+				})
+				return nil
+			},
+		},
+	}
+	ts := startServer(t, Config{}, svc)
+	r := ts.do(t, "HEAD", "/", map[string]string{"X-Amz-Target": "Kinesis_20131202.Stream", "Content-Type": awsproto.ContentTypeJSON11}, "{}")
+	if r.status != 200 || r.body != "" {
+		t.Fatalf("HEAD: got %d %q", r.status, r.body)
+	}
+	select {
+	case err := <-flushed:
+		if err == nil {
+			t.Fatal("the dropped stream's flush succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the dropped stream never ran")
+	}
+}

@@ -306,3 +306,53 @@ func TestSubscriptionLeavesConnectionUsable(t *testing.T) {
 		t.Fatal("the request after the subscription did not reuse its connection")
 	}
 }
+
+// TestSubscriptionBodyDropped checks a SubscribeToShard whose response body
+// is never written (a HEAD request: headers only): it answers 200, and the
+// shard takes a new subscription after AWS's 5 s. (That the dropped
+// subscription still runs, sees a gone client and frees its slot is
+// server.TestStreamDroppedBodyRuns.)
+func TestSubscriptionBodyDropped(t *testing.T) {
+	clock := &fakeClock{now: time.Now()}
+	e := newEnv(t, envOptions{clock: clock})
+	createStream(t, e, "s", 1)
+	consumer := registerConsumer(t, e, "s", "c")
+	subscribe := `{"ConsumerARN":"` + consumer + `","ShardId":"shardId-000000000000","StartingPosition":{"Type":"LATEST"}}`
+	do := func(method string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, "http://"+e.addr+"/", strings.NewReader(subscribe))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Target", "Kinesis_20131202.SubscribeToShard")
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", method, err)
+		}
+		return resp
+	}
+	head := do("HEAD")
+	head.Body.Close()
+	if head.StatusCode != 200 {
+		t.Fatalf("HEAD SubscribeToShard: %d", head.StatusCode)
+	}
+	clock.Advance(5 * time.Second) // AWS's wait between two subscriptions
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp := do("POST")
+		status := resp.StatusCode
+		var body []byte
+		if status != 200 {
+			body, _ = io.ReadAll(resp.Body)
+		}
+		resp.Body.Close() // ends the subscription
+		if status == 200 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SubscribeToShard after a dropped one: %d %s", status, body)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
