@@ -409,10 +409,12 @@ func streamWriter(conn net.Conn, writeTimeout time.Duration, fn StreamFunc) fast
 // WriteTo on the connection's own goroutine (fasthttp.BodyWriterTo): each
 // Write becomes one chunk, flushed to the socket. SetBodyStreamWriter
 // would run the stream on a goroutine of its own and copy what it writes
-// through an in-memory pipe to the connection's goroutine, a hand-off and
-// two copies per event (measured: kinesis-efo-e2e, see bench/RESULTS.md).
-// Read is the fallback for any fasthttp path that reads the body instead:
-// it runs the stream through that pipe after all.
+// through an in-memory pipe to the connection's goroutine: a hand-off and
+// two copies per event, and a goroutine and a pipe per stream. (In
+// kinesis-efo-e2e the server's CPU did not change measurably either way;
+// bench/RESULTS.md, "Night".) Read is the fallback for any fasthttp path
+// that reads the body instead: it runs the stream through that pipe after
+// all.
 type directStream struct {
 	fn     fasthttp.StreamWriter
 	piped  io.ReadCloser // the fallback, started by the first Read
