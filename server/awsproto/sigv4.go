@@ -31,10 +31,13 @@ type Credential struct {
 // Authorization header or from presigned-URL query parameters. It carries
 // what verification will need; Sluice does not verify signatures yet.
 type Signature struct {
-	Algorithm     string
-	Credential    Credential
-	SignedHeaders []string // lower-case header names, in the order signed
-	Signature     string   // lower-case hex
+	Algorithm  string
+	Credential Credential
+	// SignedHeaders is the header names as signed: lower case, separated
+	// by ';', each checked to be a header token. Kept as one string: the
+	// request path only validates it, and splitting it allocated per request.
+	SignedHeaders string
+	Signature     string // lower-case hex
 	Presigned     bool
 }
 
@@ -123,8 +126,8 @@ func (sig *Signature) fill(credential, signedHeaders, signature string) error {
 		if name == "" || !isHeaderToken(name) {
 			return incompleteSignature("malformed SignedHeaders")
 		}
-		sig.SignedHeaders = append(sig.SignedHeaders, name)
 	}
+	sig.SignedHeaders = signedHeaders
 	if signature == "" || !isLowerHex(signature) {
 		return incompleteSignature("malformed Signature")
 	}
