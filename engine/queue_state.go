@@ -402,9 +402,14 @@ func (q *Queue) flushLocked(sync bool) error {
 	purgeChanged := lastPurge != q.mu.persistedPurge
 	dirty := q.mu.dirty || purgeChanged
 	q.mu.dirty = false
-	pending := q.mu.pending
-	q.mu.pending, q.mu.spare = q.mu.spare, nil
-	q.mu.flushing = pending
+	// Take the pending states (and put the spare map in their place);
+	// restore cursors read them in flushing until the commit.
+	var pending map[uint64]persistedState
+	if len(q.mu.pending) > 0 {
+		pending = q.mu.pending
+		q.mu.pending, q.mu.spare = q.mu.spare, nil
+		q.mu.flushing = pending
+	}
 	retention := q.mu.rec.Attributes.MessageRetention
 	reclaim := now-q.mu.lastReclaim >= int64(reclaimInterval) || floor != persisted
 	if reclaim {
@@ -465,14 +470,10 @@ func (q *Queue) flushLocked(sync bool) error {
 		q.mu.persistedFloor = floor
 		q.mu.persistedPurge = lastPurge
 		// Keep the map for the next flush unless a burst grew it.
-		if q.mu.spare == nil && len(pending) <= pendingKeepMax {
+		if pending != nil && q.mu.spare == nil && len(pending) <= pendingKeepMax {
 			clear(pending)
 			q.mu.spare = pending
 		}
-		q.mu.Unlock()
-	} else if pending != nil {
-		q.mu.Lock()
-		q.mu.flushing = nil
 		q.mu.Unlock()
 	}
 	if reclaim {

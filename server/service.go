@@ -223,8 +223,9 @@ type Response struct {
 // written to w is sent, and w.Flush pushes it to the client; a failed
 // flush means the client is gone, and fn returns. A body that is never
 // sent (a HEAD request) still runs fn, against a writer that fails at
-// once, so fn should write and flush before it waits on anything. The server applies WriteTimeout once per response, so a stream that
-// lasts longer calls extendWriteDeadline(d) to allow d more from now (it is
+// once, so fn should write and flush before it waits on anything. The
+// server applies WriteTimeout once per response, so a stream that lasts
+// longer calls extendWriteDeadline(d) to allow d more from now (it is
 // a no-op where the transport has no deadline). When fn returns, the server
 // resets the deadline to WriteTimeout from then, so fn need not leave a
 // long one behind for the end of the body or the next request on the

@@ -14,29 +14,38 @@ import (
 	"github.com/sluice-dev/sluice/server/awsproto"
 )
 
-// streamingService answers Stream with a body streamed in three flushed
-// chunks, extending the write deadline before each, like SubscribeToShard.
-func streamingService(extendErrs chan<- error) *Service {
+// streamService is a kinesis-like service whose Stream operation streams
+// its body with fn and whose Plain operation answers an empty result.
+func streamService(fn StreamFunc) *Service {
 	return &Service{
 		Name: "kinesis", TargetPrefix: "Kinesis_20131202", JSONVersion: "1.1",
 		JSON: map[string]HandlerFunc{
 			"Stream": func(req *Request, resp *Response) error {
-				resp.StreamBody("application/vnd.amazon.eventstream", func(w *bufio.Writer, extend func(time.Duration) error) {
-					for i := range 3 {
-						extendErrs <- extend(time.Minute)
-						fmt.Fprintf(w, "event-%d;", i)
-						if err := w.Flush(); err != nil {
-							return
-						}
-					}
-				})
+				resp.StreamBody("application/vnd.amazon.eventstream", fn)
 				return nil
 			},
-			"Plain": func(req *Request, resp *Response) error {
-				return resp.Encode(map[string]string{"Proto": req.Header("X-Test-Proto")})
-			},
+			"Plain": func(req *Request, resp *Response) error { return nil },
 		},
 	}
+}
+
+// streamingService answers Stream with a body streamed in three flushed
+// chunks, extending the write deadline before each, like SubscribeToShard,
+// and Plain with the request's X-Test-Proto header.
+func streamingService(extendErrs chan<- error) *Service {
+	svc := streamService(func(w *bufio.Writer, extend func(time.Duration) error) {
+		for i := range 3 {
+			extendErrs <- extend(time.Minute)
+			fmt.Fprintf(w, "event-%d;", i)
+			if err := w.Flush(); err != nil {
+				return
+			}
+		}
+	})
+	svc.JSON["Plain"] = func(req *Request, resp *Response) error {
+		return resp.Encode(map[string]string{"Proto": req.Header("X-Test-Proto")})
+	}
+	return svc
 }
 
 // TestStreamBody checks that a handler can stream its response body: the
@@ -109,22 +118,12 @@ func TestHTTP2PriorKnowledge(t *testing.T) {
 // Method: a stream whose last act is to leave a deadline that has already
 // passed, then a second request on the same connection; both must succeed.
 func TestStreamLeavesWriteDeadline(t *testing.T) {
-	svc := &Service{
-		Name: "kinesis", TargetPrefix: "Kinesis_20131202", JSONVersion: "1.1",
-		JSON: map[string]HandlerFunc{
-			"Stream": func(req *Request, resp *Response) error {
-				resp.StreamBody("application/vnd.amazon.eventstream", func(w *bufio.Writer, extend func(time.Duration) error) {
-					if err := extend(time.Nanosecond); err != nil {
-						t.Errorf("extend: %v", err)
-					}
-					fmt.Fprint(w, "unflushed-event;")
-				})
-				return nil
-			},
-			"Plain": func(req *Request, resp *Response) error { return nil },
-		},
-	}
-	ts := startServer(t, Config{}, svc)
+	ts := startServer(t, Config{}, streamService(func(w *bufio.Writer, extend func(time.Duration) error) {
+		if err := extend(time.Nanosecond); err != nil {
+			t.Errorf("extend: %v", err)
+		}
+		fmt.Fprint(w, "unflushed-event;")
+	}))
 	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.url, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -159,20 +158,11 @@ func TestStreamLeavesWriteDeadline(t *testing.T) {
 // copies per event.
 func TestStreamRunsOnConnection(t *testing.T) {
 	stacks := make(chan string, 1)
-	svc := &Service{
-		Name: "kinesis", TargetPrefix: "Kinesis_20131202", JSONVersion: "1.1",
-		JSON: map[string]HandlerFunc{
-			"Stream": func(req *Request, resp *Response) error {
-				resp.StreamBody("application/vnd.amazon.eventstream", func(w *bufio.Writer, extend func(time.Duration) error) {
-					buf := make([]byte, 64<<10)
-					stacks <- string(buf[:runtime.Stack(buf, false)])
-					fmt.Fprint(w, "event;")
-				})
-				return nil
-			},
-		},
-	}
-	ts := startServer(t, Config{}, svc)
+	ts := startServer(t, Config{}, streamService(func(w *bufio.Writer, extend func(time.Duration) error) {
+		buf := make([]byte, 64<<10)
+		stacks <- string(buf[:runtime.Stack(buf, false)])
+		fmt.Fprint(w, "event;")
+	}))
 	r := ts.do(t, "POST", "/", map[string]string{"X-Amz-Target": "Kinesis_20131202.Stream", "Content-Type": awsproto.ContentTypeJSON11}, "{}")
 	if r.status != 200 || r.body != "event;" {
 		t.Fatalf("got %d %q", r.status, r.body)
@@ -233,19 +223,10 @@ func TestDirectStreamDropped(t *testing.T) {
 // subscription behind it never ended and kept its shard slot.
 func TestStreamDroppedBodyRuns(t *testing.T) {
 	flushed := make(chan error, 1)
-	svc := &Service{
-		Name: "kinesis", TargetPrefix: "Kinesis_20131202", JSONVersion: "1.1",
-		JSON: map[string]HandlerFunc{
-			"Stream": func(req *Request, resp *Response) error {
-				resp.StreamBody("application/vnd.amazon.eventstream", func(w *bufio.Writer, extend func(time.Duration) error) {
-					fmt.Fprint(w, strings.Repeat("event;", 1000))
-					flushed <- w.Flush()
-				})
-				return nil
-			},
-		},
-	}
-	ts := startServer(t, Config{}, svc)
+	ts := startServer(t, Config{}, streamService(func(w *bufio.Writer, extend func(time.Duration) error) {
+		fmt.Fprint(w, strings.Repeat("event;", 1000))
+		flushed <- w.Flush()
+	}))
 	r := ts.do(t, "HEAD", "/", map[string]string{"X-Amz-Target": "Kinesis_20131202.Stream", "Content-Type": awsproto.ContentTypeJSON11}, "{}")
 	if r.status != 200 || r.body != "" {
 		t.Fatalf("HEAD: got %d %q", r.status, r.body)

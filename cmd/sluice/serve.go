@@ -61,13 +61,24 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		}
 		return def
 	}
-	enableReset := false
-	if v := getenv("SLUICE_ENABLE_RESET"); v != "" {
+	envBool := func(name string, def bool) (bool, error) {
+		v := getenv(name)
+		if v == "" {
+			return def, nil
+		}
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return c, fmt.Errorf("SLUICE_ENABLE_RESET=%q: want true or false", v)
+			return def, fmt.Errorf("%s=%q: want true or false", name, v)
 		}
-		enableReset = b
+		return b, nil
+	}
+	enableReset, err := envBool("SLUICE_ENABLE_RESET", false)
+	if err != nil {
+		return c, err
+	}
+	steadySysmon, err := envBool(steadySysmonEnv, true)
+	if err != nil {
+		return c, err
 	}
 	var transitionDelay time.Duration
 	if v := getenv("SLUICE_KINESIS_TRANSITION_DELAY"); v != "" {
@@ -76,14 +87,6 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 			return c, fmt.Errorf("SLUICE_KINESIS_TRANSITION_DELAY=%q: want a duration such as 10s", v)
 		}
 		transitionDelay = d
-	}
-	steadySysmon := true
-	if v := getenv(steadySysmonEnv); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return c, fmt.Errorf("%s=%q: want true or false", steadySysmonEnv, v)
-		}
-		steadySysmon = b
 	}
 	fs := flag.NewFlagSet("sluice serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
