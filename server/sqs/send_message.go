@@ -15,6 +15,7 @@ package sqs
 // returned on receive (as for SQS fair queues) but does not order delivery.
 
 import (
+	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"strconv"
@@ -66,8 +67,10 @@ type preparedMessage struct {
 }
 
 // prepareMessage validates one message's shape (everything SQS checks
-// without knowing the queue) and converts it.
-func prepareMessage(in *sendMessageInput, senderID string) (preparedMessage, *awsproto.Error) {
+// without knowing the queue) and converts it. bodyDigest is the MD5 of
+// in.MessageBody when the caller has computed it (a batch hashes its
+// bodies together), else nil.
+func prepareMessage(in *sendMessageInput, senderID string, bodyDigest *[md5.Size]byte) (preparedMessage, *awsproto.Error) {
 	if in.MessageBody == "" {
 		return preparedMessage{}, missingParameter("MessageBody")
 	}
@@ -95,10 +98,14 @@ func prepareMessage(in *sendMessageInput, senderID string) (preparedMessage, *aw
 			GroupID:          in.MessageGroupId,
 			DeduplicationID:  in.MessageDeduplicationId,
 			SenderID:         senderID,
-			BodyDigest:       md5SumString(in.MessageBody),
 			HasBodyDigest:    true,
 		},
 		sizeBytes: size,
+	}
+	if bodyDigest != nil {
+		p.msg.BodyDigest = *bodyDigest
+	} else {
+		p.msg.BodyDigest = md5SumString(in.MessageBody)
 	}
 	p.md5Body = hex.EncodeToString(p.msg.BodyDigest[:])
 	if in.DelaySeconds != nil {
@@ -183,7 +190,7 @@ func (s *service) sendMessage(req *server.Request, resp *server.Response) error 
 	if err != nil {
 		return err
 	}
-	p, perr := prepareMessage(&in, req.Account)
+	p, perr := prepareMessage(&in, req.Account, nil)
 	if perr != nil {
 		return perr
 	}
