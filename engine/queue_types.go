@@ -142,6 +142,11 @@ type SendMessage struct {
 	// not check it against Body.
 	BodyDigest    [16]byte
 	HasBodyDigest bool
+	// BodyChecked, if set, says the caller has already checked that Body
+	// is UTF-8 made only of the characters SQS accepts (the check behind
+	// ErrInvalidMessageContents), so the engine does not scan it again.
+	// The SQS protocol layer checks every body to word its own error.
+	BodyChecked bool
 }
 
 // SendResult is the outcome of one SendMessage.

@@ -61,7 +61,7 @@ func validateSendMessage(a *QueueAttributes, m *SendMessage) error {
 	if size > a.MaximumMessageSizeBytes {
 		return invalidf("Body", "message of %d bytes is longer than the queue's maximum of %d bytes", size, a.MaximumMessageSizeBytes)
 	}
-	if !validMessageChars(m.Body) {
+	if !m.BodyChecked && !validMessageChars(m.Body) {
 		return fmt.Errorf("%w: body", ErrInvalidMessageContents)
 	}
 	if a.FIFO {

@@ -85,6 +85,10 @@ type jsonDecoder struct {
 	// 1 no, 2 yes.
 	rawSpace uint8
 	num      []byte // scratch for a number's text
+	// ascii is whether the text text last accepted is all ASCII: with
+	// text's other conditions (no control character but tab, LF, CR), it
+	// then holds only characters SQS accepts in a message body.
+	ascii bool
 }
 
 // decodeFastJSON runs in's fast decoder over body; false means fall back.
@@ -160,6 +164,7 @@ func (d *jsonDecoder) plain(b []byte) bool {
 	if !ascii && (!utf8.Valid(b) || bytes.Contains(b, []byte("\uFFFD"))) {
 		return false
 	}
+	d.ascii = ascii
 	return !space || !d.hasRawSpace()
 }
 

@@ -21,6 +21,7 @@ func (in *sendMessageInput) decodeMember(d *jsonDecoder, key []byte, v *fastjson
 			return false
 		}
 		in.MessageBody, ok = d.borrowed(v)
+		in.bodyASCII = ok && d.ascii
 	case "DelaySeconds":
 		if !s.first(2) {
 			return false

@@ -38,11 +38,36 @@ func checkFastMatchesJSON(t *testing.T, body []byte) (accepted int) {
 		if err := awsproto.DecodeJSON(body, slow); err != nil {
 			t.Fatalf("%T: fast decoder accepted %q, encoding/json refused it: %v", fast, body, err)
 		}
+		checkBodyASCII(t, fast)
 		if !reflect.DeepEqual(fast, slow) {
 			t.Fatalf("%T of %q:\nfast %+v\njson %+v", fast, body, fast, slow)
 		}
 	}
 	return accepted
+}
+
+// checkBodyASCII checks what the fast decoder's bodyASCII promises (the
+// body passes validateBody, which is then skipped) and clears it, the one
+// field encoding/json does not set.
+func checkBodyASCII(t *testing.T, in jsonFast) {
+	t.Helper()
+	var sends []*sendMessageInput
+	switch in := in.(type) {
+	case *sendMessageInput:
+		sends = append(sends, in)
+	case *sendMessageBatchInput:
+		for i := range in.Entries {
+			sends = append(sends, &in.Entries[i].sendMessageInput)
+		}
+	}
+	for _, m := range sends {
+		if m.bodyASCII {
+			if err := validateBody(m.MessageBody); err != nil && m.MessageBody != "" {
+				t.Fatalf("bodyASCII set for body %q, which validateBody refuses: %v", m.MessageBody, err)
+			}
+			m.bodyASCII = false
+		}
+	}
 }
 
 var fastJSONSeeds = []string{

@@ -33,6 +33,11 @@ type sendMessageInput struct {
 	MessageSystemAttributes attrMap
 	MessageDeduplicationId  string //nolint:revive // model member name
 	MessageGroupId          string //nolint:revive // model member name
+
+	// bodyASCII is set by the JSON decoder when MessageBody is ASCII
+	// without control characters but tab, LF and CR: characters SQS
+	// accepts, so validateBody need not scan it again.
+	bodyASCII bool
 }
 
 func (in *sendMessageInput) fromForm(f *awsproto.Form) error {
@@ -74,8 +79,10 @@ func prepareMessage(in *sendMessageInput, senderID string, bodyDigest *[md5.Size
 	if in.MessageBody == "" {
 		return preparedMessage{}, missingParameter("MessageBody")
 	}
-	if err := validateBody(in.MessageBody); err != nil {
-		return preparedMessage{}, err
+	if !in.bodyASCII {
+		if err := validateBody(in.MessageBody); err != nil {
+			return preparedMessage{}, err
+		}
 	}
 	attrs := in.MessageAttributes.list()
 	attrSize, err := validateMessageAttributes(attrs)
@@ -99,6 +106,7 @@ func prepareMessage(in *sendMessageInput, senderID string, bodyDigest *[md5.Size
 			DeduplicationID:  in.MessageDeduplicationId,
 			SenderID:         senderID,
 			HasBodyDigest:    true,
+			BodyChecked:      true, // by validateBody or the decoder
 		},
 		sizeBytes: size,
 	}
