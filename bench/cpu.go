@@ -8,8 +8,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/sluice-dev/sluice/internal/cputime"
 )
 
 // ErrProcStat reports an unreadable or malformed /proc/PID/stat.
@@ -67,15 +68,6 @@ func parseProcStat(data []byte) (time.Duration, error) {
 	return time.Duration(ticks * int64(time.Second) / clockTicksPerSecond), nil
 }
 
-// selfCPU returns this process's user+system CPU time.
-func selfCPU() time.Duration {
-	var usage syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
-		return 0
-	}
-	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
-}
-
 // cpuSampler measures CPU time of the server (when a PID is given) and of
 // the bench client over the measured interval.
 type cpuSampler struct {
@@ -86,7 +78,7 @@ type cpuSampler struct {
 }
 
 func (c *cpuSampler) mark(start bool) {
-	client := selfCPU()
+	client, _ := cputime.Self()
 	var server time.Duration
 	if c.pid > 0 {
 		var err error

@@ -487,7 +487,7 @@ func startSluice(ctx context.Context, o matrixOptions, mode string, port int) (m
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = ownProcessGroup()
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
 		return matrixTarget{}, fmt.Errorf("bench: start %q: %w", argv, err)

@@ -4,11 +4,11 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/sluice-dev/sluice/internal/cputime"
 	"github.com/sluice-dev/sluice/segment"
 )
 
@@ -111,14 +111,6 @@ func (c *benchCPU) report() {
 	c.b.ReportMetric(float64(c.used.Nanoseconds())/float64(c.b.N), "cpu-ns/op")
 }
 
-func benchCPUTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkQueueSend measures Send of batches of 10 × 1 KiB (sync=never:
 // the engine's CPU cost, not the disk's fsync rate).
 func BenchmarkQueueSend(b *testing.B) {
@@ -205,4 +197,13 @@ func BenchmarkQueueReceiveDelete(b *testing.B) {
 			b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "msgs/s")
 		})
 	}
+}
+
+func benchCPUTime(b *testing.B) time.Duration {
+	b.Helper()
+	d, ok := cputime.Self()
+	if !ok {
+		b.Skip("no process CPU time on this platform")
+	}
+	return d
 }

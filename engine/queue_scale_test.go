@@ -8,12 +8,13 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/metrics"
-	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/sluice-dev/sluice/internal/cputime"
 )
 
 // scaleParked is one long-poll receiver's outcome.
@@ -26,11 +27,11 @@ type scaleParked struct {
 // scaleCPUTime is the process's user+system CPU time so far.
 func scaleCPUTime(t *testing.T) time.Duration {
 	t.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		t.Fatalf("getrusage: %v", err)
+	d, ok := cputime.Self()
+	if !ok {
+		t.Skip("no process CPU time on this platform")
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }
 
 // scaleGoroutinesCreated reads the runtime's count of goroutines created

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command diskprobe measures this machine's raw storage speed in a
 // temporary directory, as the yardstick for segment/ benchmarks:
 //

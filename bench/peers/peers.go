@@ -23,7 +23,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -180,7 +179,7 @@ func (m *Manager) status(p Peer) Status {
 
 // alive reports whether pid exists and is not a zombie.
 func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
+	if !signalable(pid) {
 		return false
 	}
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
@@ -374,7 +373,7 @@ func (m *Manager) launch(ctx context.Context, p Peer, argv []string) (Status, er
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = m.stateDir()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = ownProcessGroup()
 	if err := cmd.Start(); err != nil {
 		return Status{}, fmt.Errorf("peers: start %s: %w", p.Name, err)
 	}
@@ -438,7 +437,7 @@ func (m *Manager) Stop(names []string) error {
 }
 
 func terminate(pid int) error {
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+	if err := askToStop(pid); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(stopTimeout)
@@ -449,7 +448,7 @@ func terminate(pid int) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return syscall.Kill(pid, syscall.SIGKILL)
+			return forceStop(pid)
 		}
 	}
 	return nil

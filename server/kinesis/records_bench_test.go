@@ -13,13 +13,13 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
 
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/internal/cputime"
 	"github.com/sluice-dev/sluice/segment"
 )
 
@@ -94,11 +94,12 @@ func (c *rawClient) do(tb testing.TB, request []byte, body *bytes.Buffer) int64 
 
 // cpuTime is the process's user + system CPU time so far.
 func cpuTime(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
+	tb.Helper()
+	d, ok := cputime.Self()
+	if !ok {
+		tb.Skip("no process CPU time on this platform")
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }
 
 // measure runs fn b.N times and reports CPU and allocations per record.

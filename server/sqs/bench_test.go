@@ -8,13 +8,13 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/sluice-dev/sluice/engine"
+	"github.com/sluice-dev/sluice/internal/cputime"
 	"github.com/sluice-dev/sluice/segment"
 	"github.com/sluice-dev/sluice/server"
 	"github.com/sluice-dev/sluice/server/awsproto"
@@ -144,11 +144,12 @@ func sendBatchBody(url string, n int) []byte {
 
 // cpuNow returns the process's user+system CPU time.
 func cpuNow(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
+	b.Helper()
+	d, ok := cputime.Self()
+	if !ok {
+		b.Skip("no process CPU time on this platform")
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }
 
 // report adds µs/msg and cpu-µs/msg for msgs messages handled since start.
