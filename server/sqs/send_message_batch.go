@@ -84,15 +84,22 @@ func (s *service) sendMessageBatch(req *server.Request, resp *server.Response) e
 	if err != nil {
 		return err
 	}
-	ids := make([]string, len(in.Entries))
+	// Fixed-size arrays keep the per-entry scratch on the stack (a batch
+	// holds at most batchEntriesMax entries once validateBatchShape passed;
+	// ids is sliced before that check, so it grows if it must).
+	var idsArr [batchEntriesMax]string
+	ids := idsArr[:0]
 	for i := range in.Entries {
-		ids[i] = in.Entries[i].Id
+		ids = append(ids, in.Entries[i].Id)
 	}
 	if err := validateBatchShape(ids, "SendMessageBatchRequestEntry"); err != nil {
 		return err
 	}
-	prepared := make([]preparedMessage, len(in.Entries))
-	entryErr := make([]*awsproto.Error, len(in.Entries))
+	var preparedArr [batchEntriesMax]preparedMessage
+	var entryErrArr [batchEntriesMax]*awsproto.Error
+	var indexArr [batchEntriesMax]int
+	prepared := preparedArr[:len(in.Entries)]
+	entryErr := entryErrArr[:len(in.Entries)]
 	// The bodies' MD5s together, several messages per vector instruction;
 	// an entry that fails validation wastes its digest.
 	var bodies [batchEntriesMax]string
@@ -117,7 +124,7 @@ func (s *service) sendMessageBatch(req *server.Request, resp *server.Response) e
 		return batchTooLong(total)
 	}
 	msgs := make([]engine.SendMessage, 0, len(in.Entries))
-	index := make([]int, 0, len(in.Entries)) // msgs[k] is entry index[k]
+	index := indexArr[:0] // msgs[k] is entry index[k]
 	for i := range prepared {
 		if entryErr[i] == nil {
 			msgs = append(msgs, prepared[i].msg)
