@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"encoding/hex"
 	"strconv"
 
 	"github.com/sluice-dev/sluice/server/awsproto"
@@ -91,6 +92,21 @@ func (o *out) str(name, v string) {
 	}
 	o.jsonKey(name)
 	o.B = awsproto.AppendJSONString(o.B, v)
+}
+
+// hexDigest writes a digest member as lowercase hex, which needs no
+// escaping in either format, without a string per digest.
+func (o *out) hexDigest(name string, d []byte) {
+	if o.xml {
+		o.openTag(name)
+		o.B = hex.AppendEncode(o.B, d)
+		o.closeTag(name)
+		return
+	}
+	o.jsonKey(name)
+	o.B = append(o.B, '"')
+	o.B = hex.AppendEncode(o.B, d)
+	o.B = append(o.B, '"')
 }
 
 // strBytes writes a string member held as bytes (a message body).

@@ -23,32 +23,19 @@ import (
 // and is absent (empty string) when there are no attributes. SDKs (the Java
 // SDK for attributes, every SDK for the body) recompute and compare these.
 
-// md5Hex returns the lowercase hex MD5 of b.
-func md5Hex(b []byte) string {
-	sum := md5.Sum(b)
-	return hex.EncodeToString(sum[:])
-}
-
 // md5SumString returns the MD5 of s without copying it.
 func md5SumString(s string) [md5.Size]byte {
 	return md5.Sum(stringBytes(s))
 }
 
-// bodyMD5Hex returns MD5OfBody of a received message: the digest stored at
+// bodyDigest returns MD5OfBody of a received message: the digest stored at
 // send when there is one (every message sent since key block version 2),
 // else computed from the body.
-func bodyMD5Hex(m *engine.ReceivedMessage) string {
+func bodyDigest(m *engine.ReceivedMessage) [md5.Size]byte {
 	if m.HasBodyDigest {
-		return hex.EncodeToString(m.BodyDigest[:])
+		return m.BodyDigest
 	}
-	return md5Hex(m.Body)
-}
-
-// md5HexString is md5Hex for a string without converting it to a new slice
-// on the caller's side.
-func md5HexString(s string) string {
-	sum := md5SumString(s)
-	return hex.EncodeToString(sum[:])
+	return md5.Sum(m.Body)
 }
 
 // md5OfAttributes returns the SQS digest of attrs, or "" when attrs is empty.

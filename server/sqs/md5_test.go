@@ -1,6 +1,8 @@
 package sqs
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"testing"
 
 	"github.com/sluice-dev/sluice/engine"
@@ -39,12 +41,29 @@ func TestMD5OfAttributes(t *testing.T) {
 	}
 }
 
-// TestMD5OfBody checks the body digest is the hex MD5 of the UTF-8 bytes.
+// md5HexString returns the lowercase hex MD5 of s, what tests expect.
+func md5HexString(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// TestMD5OfBody checks the body digest is the hex MD5 of the UTF-8 bytes,
+// as both formats write it.
 func TestMD5OfBody(t *testing.T) {
-	if got, want := md5HexString("hello wörld"), "8c6e15df743a0380aaa26e5741794d7b"; got != want {
-		t.Errorf("md5HexString = %q, want %q", got, want)
+	sum := md5SumString("hello wörld")
+	const want = "8c6e15df743a0380aaa26e5741794d7b"
+	j := out{}
+	j.hexDigest("MD5OfBody", sum[:])
+	if got := string(j.B); got != `"MD5OfBody":"`+want+`"` {
+		t.Errorf("JSON: %s", got)
 	}
-	if got, want := md5Hex([]byte("hello wörld")), "8c6e15df743a0380aaa26e5741794d7b"; got != want {
-		t.Errorf("md5Hex = %q, want %q", got, want)
+	x := out{xml: true}
+	x.hexDigest("MD5OfBody", sum[:])
+	if got := string(x.B); got != `<MD5OfBody>`+want+`</MD5OfBody>` {
+		t.Errorf("XML: %s", got)
+	}
+	m := engine.ReceivedMessage{Body: []byte("hello wörld")} // no stored digest
+	if d := bodyDigest(&m); d != sum {
+		t.Errorf("bodyDigest without a stored digest = %x", d)
 	}
 }

@@ -235,7 +235,8 @@ func writeMessage(o *out, m *engine.ReceivedMessage, system systemAttributeSet, 
 	o.itemStart("Message")
 	o.str("MessageId", m.MessageID)
 	o.B = appendReceiptMember(o, m.Receipt)
-	o.str("MD5OfBody", bodyMD5Hex(m))
+	digest := bodyDigest(m)
+	o.hexDigest("MD5OfBody", digest[:])
 	o.strBytes("Body", m.Body)
 	if system != 0 {
 		writeSystemAttributes(o, m, system)

@@ -16,7 +16,6 @@ package sqs
 
 import (
 	"crypto/md5"
-	"encoding/hex"
 	"errors"
 	"strconv"
 
@@ -66,7 +65,6 @@ func (in *sendMessageInput) fromFields(f *awsproto.Form) error {
 type preparedMessage struct {
 	msg                 engine.SendMessage
 	sizeBytes           int
-	md5Body             string
 	md5Attributes       string
 	md5SystemAttributes string
 }
@@ -115,7 +113,6 @@ func prepareMessage(in *sendMessageInput, senderID string, bodyDigest *[md5.Size
 	} else {
 		p.msg.BodyDigest = md5SumString(in.MessageBody)
 	}
-	p.md5Body = hex.EncodeToString(p.msg.BodyDigest[:])
 	if in.DelaySeconds != nil {
 		d := *in.DelaySeconds
 		if d < 0 || d > int(delayMax.Seconds()) {
@@ -225,7 +222,7 @@ func (s *service) sendMessage(req *server.Request, resp *server.Response) error 
 // writeSendResult writes the members SendMessageResult and
 // SendMessageBatchResultEntry share.
 func writeSendResult(o *out, p *preparedMessage, res *engine.SendResult) {
-	o.str("MD5OfMessageBody", p.md5Body)
+	o.hexDigest("MD5OfMessageBody", p.msg.BodyDigest[:])
 	if p.md5Attributes != "" {
 		o.str("MD5OfMessageAttributes", p.md5Attributes)
 	}
