@@ -54,3 +54,15 @@ func BenchmarkDecodeFastJSON(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPlainPrefix scans a 1 KiB plain ASCII body, the fast decoder's
+// per-body check.
+func BenchmarkPlainPrefix(b *testing.B) {
+	body := []byte(strings.Repeat("abcdefghij", 103))
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if n := plainPrefix(body); n != len(body)&^7 {
+			b.Fatalf("plainPrefix = %d of %d", n, len(body))
+		}
+	}
+}

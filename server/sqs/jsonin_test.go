@@ -139,3 +139,29 @@ func FuzzFastJSONMatchesEncodingJSON(f *testing.F) {
 		checkFastMatchesJSON(t, body)
 	})
 }
+
+// TestPlainPrefix puts one byte of interest at every position of a plain
+// buffer: the prefix must stop at or before it, at most 7 bytes before
+// (the word that holds it), and cover everything when there is none.
+func TestPlainPrefix(t *testing.T) {
+	for _, special := range []byte{'\\', 0x1f, '\n', 0x80, 0xff, 0} {
+		for size := 0; size <= 100; size++ {
+			for pos := 0; pos <= size; pos++ {
+				b := []byte(strings.Repeat("x", size))
+				if pos < size {
+					b[pos] = special
+				}
+				n := plainPrefix(b)
+				if pos == size {
+					if n != size&^7 {
+						t.Fatalf("plain %d bytes: prefix %d", size, n)
+					}
+					continue
+				}
+				if n > pos || n < pos&^7 {
+					t.Fatalf("%#x at %d of %d: prefix %d", special, pos, size, n)
+				}
+			}
+		}
+	}
+}
