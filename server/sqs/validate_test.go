@@ -215,3 +215,40 @@ func FuzzInvalidXMLChar(f *testing.F) {
 		}
 	})
 }
+
+// TestInvalidXMLCharPositions puts one byte at every position of ASCII
+// text (past the eight-byte fast path and its tail), and checks invalidXMLChar
+// against the rune-by-rune definition.
+func TestInvalidXMLCharPositions(t *testing.T) {
+	for _, b := range []byte{0x01, 0x1f, '\t', 0x7f, 0x80, 0xc3, 0xff} {
+		for size := 1; size <= 100; size++ {
+			for at := 0; at < size; at++ {
+				s := []byte(strings.Repeat("a", size))
+				s[at] = b
+				gotR, gotOK := invalidXMLChar(string(s))
+				wantR, wantOK := invalidXMLCharReference(string(s))
+				if gotR != wantR || gotOK != wantOK {
+					t.Fatalf("%#x at %d of %d: %U, %v; reference %U, %v", b, at, size, gotR, gotOK, wantR, wantOK)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkInvalidXMLChar checks 1 KiB of ASCII and of mostly non-ASCII
+// text (the query protocol's body check).
+func BenchmarkInvalidXMLChar(b *testing.B) {
+	for _, body := range []struct{ name, s string }{
+		{"ascii", strings.Repeat("abcdefghij", 103)},
+		{"cjk", strings.Repeat("消息队列", 86)},
+	} {
+		b.Run(body.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body.s)))
+			for b.Loop() {
+				if _, ok := invalidXMLChar(body.s); !ok {
+					b.Fatal("refused")
+				}
+			}
+		})
+	}
+}
