@@ -161,12 +161,14 @@ var contentTypeForm = []byte("application/x-www-form-urlencoded")
 
 // routeQuery routes query-protocol requests by Action and the SigV4 scope.
 func (s *Server) routeQuery(x *exchange) error {
-	parts := [2][]byte{x.ctx.URI().QueryString()}
+	var body []byte
 	contentType := x.ctx.Request.Header.ContentType()
 	if x.ctx.IsPost() && (len(contentType) == 0 || bytes.HasPrefix(contentType, contentTypeForm)) {
-		parts[1] = x.req.Body
+		body = x.req.Body
 	}
-	if err := x.req.form.Parse(awsproto.FormLimits{}, parts[:]...); err != nil {
+	// The form takes the body over: borrowed values (Service.QueryBorrow)
+	// are decoded in place, so nothing reads the raw form body after this.
+	if err := x.req.form.ParseBorrowing(awsproto.FormLimits{}, s.borrowFunc, x.ctx.URI().QueryString(), body); err != nil {
 		return err
 	}
 	x.req.Form = &x.req.form

@@ -43,8 +43,11 @@ type Server struct {
 	// and read without the lock.
 	mu       sync.Mutex
 	services []*Service
-	byName   map[string]*Service
-	byTarget map[string]*Service
+	// borrowers are the services' QueryBorrow functions (see queryBorrow).
+	borrowers  []func(key string) bool
+	borrowFunc func(key string) bool // queryBorrow once there are borrowers, else nil
+	byName     map[string]*Service
+	byTarget   map[string]*Service
 
 	http2 http2Handlers
 	// h2ln is the sniffing listener Serve wraps around its listener, for

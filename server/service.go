@@ -65,6 +65,13 @@ type Service struct {
 	// scope whose URL path belongs to the service (SQS queue URLs
 	// /ACCOUNT/QUEUE) when the Action exists in Query.
 	OwnsPath func(path string) bool
+	// QueryBorrow, if set, names query parameters whose values may alias
+	// the request buffer instead of being copied (awsproto.Form's
+	// ParseBorrowing): only large values that every handler reads while it
+	// runs and never keeps, such as SQS message bodies. The form is parsed
+	// before the Action picks a service, so a name borrowed here is
+	// borrowed in every query request.
+	QueryBorrow func(key string) bool
 }
 
 func (svc *Service) validate() error {
@@ -130,6 +137,10 @@ func (s *Server) Register(svc *Service) error {
 	}
 	s.services = append(s.services, svc)
 	s.byName[svc.Name] = svc
+	if svc.QueryBorrow != nil {
+		s.borrowers = append(s.borrowers, svc.QueryBorrow)
+		s.borrowFunc = s.queryBorrow // one method value, not one per request
+	}
 	if svc.TargetPrefix != "" {
 		s.byTarget[svc.TargetPrefix] = svc
 	}
@@ -277,4 +288,16 @@ func (r *Request) Decode(v any) error {
 	default:
 		return fmt.Errorf("server: BUG: Decode called for a %s request", r.Protocol)
 	}
+}
+
+// queryBorrow reports whether some service borrows the query parameter key
+// (Service.QueryBorrow). Services are registered before serving, so it
+// reads borrowers without the lock.
+func (s *Server) queryBorrow(key string) bool {
+	for _, borrow := range s.borrowers {
+		if borrow(key) {
+			return true
+		}
+	}
+	return false
 }

@@ -47,7 +47,8 @@ type formPair struct {
 // Form is a decoded query-protocol request: the parameters of an
 // application/x-www-form-urlencoded body and/or URL query string, sorted by
 // name. Keys and values are strings that own their memory (they do not alias
-// the request buffer), so handlers may keep them.
+// the request buffer), so handlers may keep them; the exception is the
+// values ParseBorrowing was told to borrow.
 //
 // The decoder is strict: a malformed percent escape, an empty parameter name,
 // a name over KeyBytesMax, more than ParamsMax parameters, or the same name
@@ -78,20 +79,41 @@ func (f *Form) Parse(limits FormLimits, parts ...[]byte) error {
 	f.Reset()
 	f.limits = limits.withDefaults()
 	for _, part := range parts {
-		if err := f.parsePart(part); err != nil {
+		if err := f.parsePart(part, nil); err != nil {
 			return err
 		}
 	}
 	return f.sortAndCheck()
 }
 
-func (f *Form) parsePart(part []byte) error {
+// ParseBorrowing is Parse of a URL query string and a form body, except
+// that in body the value of a parameter whose name borrow accepts (nil:
+// none) is not copied: it is a view of body, decoded in place there when it
+// has escapes. It is for large values that are read once while the request
+// is served (SQS message bodies) and would otherwise be copied for
+// nothing. The caller gives body up to f: it must not read body afterwards
+// (even when parsing fails), nor use a borrowed value once body is reused.
+func (f *Form) ParseBorrowing(limits FormLimits, borrow func(key string) bool, query, body []byte) error {
+	f.Reset()
+	f.limits = limits.withDefaults()
+	if err := f.parsePart(query, nil); err != nil {
+		return err
+	}
+	if err := f.parsePart(body, borrow); err != nil {
+		return err
+	}
+	return f.sortAndCheck()
+}
+
+func (f *Form) parsePart(part []byte, borrow func(key string) bool) error {
 	if len(part) == 0 {
 		return nil
 	}
-	// One copy of the whole part; unescaped keys and values are substrings of
-	// it unless they contain escapes.
-	s := string(part)
+	// Keys and values start as views of part (or, with escapes, as their
+	// own unescaped copies); own then moves the views into one new string,
+	// except borrowed values.
+	s := unsafe.String(unsafe.SliceData(part), len(part))
+	first := len(f.pairs)
 	for len(s) > 0 {
 		var pair string
 		pair, s, _ = strings.Cut(s, "&")
@@ -109,7 +131,14 @@ func (f *Form) parsePart(part []byte) error {
 		if len(key) > f.limits.KeyBytesMax {
 			return malformedQuery(fmt.Sprintf("parameter name longer than %d bytes", f.limits.KeyBytesMax))
 		}
-		value, ok := unescapeForm(rawValue)
+		var value string
+		if borrow != nil && len(rawValue) > 0 && borrow(key) {
+			// rawValue is a view of part: decode it over itself.
+			off := uintptr(unsafe.Pointer(unsafe.StringData(rawValue))) - uintptr(unsafe.Pointer(unsafe.SliceData(part)))
+			value, ok = unescapeFormInPlace(part[off : off+uintptr(len(rawValue))])
+		} else {
+			value, ok = unescapeForm(rawValue)
+		}
 		if !ok {
 			return malformedQuery("invalid percent-encoding in the value of " + key)
 		}
@@ -118,7 +147,44 @@ func (f *Form) parsePart(part []byte) error {
 		}
 		f.pairs = append(f.pairs, formPair{key: key, value: value})
 	}
+	f.own(f.pairs[first:], part, borrow)
 	return nil
+}
+
+// own re-points the keys and values of pairs that are views of part at one
+// new string holding them all, leaving borrowed values as they are.
+func (f *Form) own(pairs []formPair, part []byte, borrow func(key string) bool) {
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(part)))
+	view := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		return len(s) > 0 && p >= start && p < start+uintptr(len(part))
+	}
+	keep := func(p *formPair) bool { return view(p.value) && (borrow == nil || !borrow(p.key)) }
+	n := 0
+	for i := range pairs {
+		p := &pairs[i]
+		if keep(p) {
+			n += len(p.value)
+		}
+		if view(p.key) {
+			n += len(p.key)
+		}
+	}
+	arena := make([]byte, 0, n) // never appended past n: views stay valid
+	moved := func(s string) string {
+		off := len(arena)
+		arena = append(arena, s...)
+		return unsafe.String(&arena[off], len(s))
+	}
+	for i := range pairs {
+		p := &pairs[i]
+		if keep(p) { // before the key moves: borrow tests the key's text
+			p.value = moved(p.value)
+		}
+		if view(p.key) {
+			p.key = moved(p.key)
+		}
+	}
 }
 
 func (f *Form) sortAndCheck() error {
@@ -155,6 +221,35 @@ func unescapeForm(s string) (string, bool) {
 	if pctAt < 0 && plusAt < 0 {
 		return s, true
 	}
+	buf := make([]byte, len(s)) // decoded text is never longer
+	n, ok := unescapeFormTo(buf, s, pctAt, plusAt)
+	if !ok {
+		return "", false
+	}
+	// buf is not written after this: the string may share its memory.
+	return unsafe.String(unsafe.SliceData(buf), n), true
+}
+
+// unescapeFormInPlace is unescapeForm of b's text, decoded over b itself
+// (the result is a view of b). On failure b holds partly decoded text.
+func unescapeFormInPlace(b []byte) (string, bool) {
+	s := unsafe.String(unsafe.SliceData(b), len(b))
+	pctAt, plusAt := strings.IndexByte(s, '%'), strings.IndexByte(s, '+')
+	if pctAt < 0 && plusAt < 0 {
+		return s, true
+	}
+	n, ok := unescapeFormTo(b, s, pctAt, plusAt)
+	if !ok {
+		return "", false
+	}
+	return unsafe.String(unsafe.SliceData(b), n), true
+}
+
+// unescapeFormTo decodes s, whose first '%' and '+' are at pctAt and plusAt
+// (-1: none), into buf (len(s) bytes) and returns the decoded length. buf
+// may be s's own memory: every byte is written at or before the position
+// it is read from, and s is only read ahead of what has been written.
+func unescapeFormTo(buf []byte, s string, pctAt, plusAt int) (int, bool) {
 	// pctAt and plusAt are the next '%' and '+' at or after the position
 	// they were found from (len(s): none); each is searched again only
 	// once decoding has passed it, so every byte is searched at most once
@@ -165,18 +260,17 @@ func unescapeForm(s string) (string, bool) {
 	if plusAt < 0 {
 		plusAt = len(s)
 	}
-	buf := make([]byte, len(s)) // decoded text is never longer
 	i := min(pctAt, plusAt)
 	n := copy(buf, s[:i])
 	for i < len(s) {
 		switch s[i] {
 		case '%':
 			if i+2 >= len(s) {
-				return "", false
+				return 0, false
 			}
 			hi, lo := hexValue[s[i+1]], hexValue[s[i+2]]
 			if hi > 0xf || lo > 0xf {
-				return "", false
+				return 0, false
 			}
 			buf[n] = hi<<4 | lo
 			n++
@@ -205,8 +299,7 @@ func unescapeForm(s string) (string, bool) {
 			}
 		}
 	}
-	// buf is not written after this: the string may share its memory.
-	return unsafe.String(unsafe.SliceData(buf), n), true
+	return n, true
 }
 
 // shortRunBytes is how long a run of plain bytes unescapeForm copies byte

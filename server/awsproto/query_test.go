@@ -1,6 +1,7 @@
 package awsproto
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func wantCode(t *testing.T, err error, code string) {
@@ -209,6 +211,7 @@ func FuzzParseForm(f *testing.F) {
 				}
 			}
 		}
+		checkBorrowing(t, body, form)
 		again, err := ParseForm(FormLimits{}, []byte(values.Encode()))
 		if err != nil {
 			t.Fatalf("re-encoded form does not parse: %v", err)
@@ -222,6 +225,107 @@ func FuzzParseForm(f *testing.F) {
 			}
 		}
 	})
+}
+
+// borrowOdd borrows the values of keys of odd length: an arbitrary half.
+func borrowOdd(key string) bool { return len(key)%2 == 1 }
+
+// checkBorrowing parses a copy of body with ParseBorrowing and checks it
+// against want (Parse of the same body): the same parameters; then, after
+// the copy is overwritten, every key and every value not borrowed still
+// reads the same (they own their memory).
+func checkBorrowing(t *testing.T, body []byte, want *Form) {
+	t.Helper()
+	buf := slices.Clone(body)
+	var got Form
+	if err := got.ParseBorrowing(FormLimits{}, borrowOdd, nil, buf); err != nil {
+		t.Fatalf("ParseBorrowing refused what Parse accepted: %v", err)
+	}
+	if !slices.Equal(got.Keys(), want.Keys()) {
+		t.Fatalf("ParseBorrowing keys %q, Parse %q", got.Keys(), want.Keys())
+	}
+	for _, k := range want.Keys() {
+		if got.Value(k) != want.Value(k) {
+			t.Fatalf("ParseBorrowing %q = %q, Parse %q", k, got.Value(k), want.Value(k))
+		}
+	}
+	for i := range buf {
+		buf[i] = '#'
+	}
+	for i, k := range got.Keys() {
+		if k != want.Keys()[i] {
+			t.Fatalf("key %q changed to %q with the input", want.Keys()[i], k)
+		}
+		if !borrowOdd(k) && got.Value(k) != want.Value(k) {
+			t.Fatalf("value of %q changed with the input: %q, was %q", k, got.Value(k), want.Value(k))
+		}
+	}
+}
+
+// TestParseBorrowing checks what is borrowed and what is not: a borrowed
+// body value is a view of the body, decoded in place when it has escapes;
+// every other key and value, and every value of the query string, owns its
+// memory.
+func TestParseBorrowing(t *testing.T) {
+	const query = "E.3.MessageBody=in+query"
+	body := "Action=SendMessageBatch&E.1.MessageBody=plain&E.2.MessageBody=a+b%21&QueueUrl=q&E.1.Id=x"
+	want, err := ParseForm(FormLimits{}, []byte(query), []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBorrowing(t, []byte(body), mustParse(t, body))
+	borrow := func(k string) bool { return strings.HasSuffix(k, ".MessageBody") }
+	q, buf := []byte(query), []byte(body)
+	var f Form
+	if err := f.ParseBorrowing(FormLimits{}, borrow, q, buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range want.Keys() {
+		if f.Value(k) != want.Value(k) {
+			t.Errorf("%s = %q, want %q", k, f.Value(k), want.Value(k))
+		}
+	}
+	if !bytes.Contains(buf, []byte("=a b!")) {
+		t.Errorf("escaped borrowed value not decoded in place: body now %q", buf)
+	}
+	copy(buf[bytes.Index(buf, []byte("plain")):], "PLAIN")
+	if got := f.Value("E.1.MessageBody"); got != "PLAIN" {
+		t.Errorf("borrowed value without escapes = %q, want a view of the body", got)
+	}
+	copy(buf[bytes.Index(buf, []byte("a b!")):], "zzzz")
+	if got := f.Value("E.2.MessageBody"); got != "zzzz" {
+		t.Errorf("borrowed value with escapes = %q, want a view of the body", got)
+	}
+	copy(buf, "XXXXXX")
+	copy(q, strings.Repeat("#", len(q)))
+	if got := f.Value("Action"); got != "SendMessageBatch" {
+		t.Errorf("Action = %q after the body changed", got)
+	}
+	if got := f.Value("E.3.MessageBody"); got != "in query" {
+		t.Errorf("query-string value = %q after the query changed: it must own its memory", got)
+	}
+	// A malformed escape in a borrowed value fails like any other.
+	if err := f.ParseBorrowing(FormLimits{}, borrow, nil, []byte("E.1.MessageBody=bad%zz")); err == nil {
+		t.Error("malformed escape in a borrowed value accepted")
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		buf := []byte(body) // decoded in place: a fresh copy each time
+		if err := f.ParseBorrowing(FormLimits{}, borrow, nil, buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 2 { // the copy above and the owned keys and values
+		t.Errorf("ParseBorrowing allocates %v times per call, want <= 2", allocs)
+	}
+}
+
+func mustParse(t *testing.T, body string) *Form {
+	t.Helper()
+	f, err := ParseForm(FormLimits{}, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 // TestParseFormAllocs bounds the decoder's cost on a typical SendMessage
@@ -259,6 +363,15 @@ func FuzzUnescapeForm(f *testing.F) {
 		}
 		if ok && got != want {
 			t.Fatalf("unescapeForm(%q) = %q, want %q", s, got, want)
+		}
+		// The in-place decoder over a copy gives the same.
+		b := []byte(s)
+		inPlace, ok2 := unescapeFormInPlace(b)
+		if ok2 != ok || ok && inPlace != want {
+			t.Fatalf("unescapeFormInPlace(%q) = %q, %v; want %q, %v", s, inPlace, ok2, want, ok)
+		}
+		if ok && len(inPlace) > 0 && unsafe.StringData(inPlace) != &b[0] {
+			t.Fatalf("unescapeFormInPlace(%q) did not decode over its input", s)
 		}
 	})
 }

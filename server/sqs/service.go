@@ -66,7 +66,16 @@ func newService(b backend, opts Options) *server.Service {
 		XMLDeclaration:  true,
 		Query:           handlers,
 		OwnsPath:        ownsPath,
+		QueryBorrow:     borrowsQueryParam,
 	}
+}
+
+// borrowsQueryParam is true for MessageBody parameters: SendMessage and
+// SendMessageBatch read the body once (validate, hash, append to the log,
+// which copies it) and keep nothing of it, as with JSON requests, whose
+// bodies the fast decoder borrows too.
+func borrowsQueryParam(key string) bool {
+	return key == "MessageBody" || strings.HasSuffix(key, ".MessageBody")
 }
 
 // ownsPath claims query requests sent to a queue URL (/ACCOUNT/QUEUE), the
