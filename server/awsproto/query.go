@@ -382,25 +382,49 @@ type Member struct {
 // be dotted: SNS's "Tags.member" or "Attributes.entry". A malformed index is
 // MalformedQueryString. Fields forms share strings with f.
 func (f *Form) Members(prefix string) ([]Member, error) {
-	dotted := prefix + "."
-	start, _ := slices.BinarySearchFunc(f.pairs, dotted, func(p formPair, k string) int { return strings.Compare(p.key, k) })
-	var members []Member
-	for _, p := range f.pairs[start:] {
-		if !strings.HasPrefix(p.key, dotted) {
-			break // sorted: no later key has the prefix
+	// Sorted keys put every key that starts with prefix in one run; the
+	// list's are those of them that continue with a dot.
+	start, _ := slices.BinarySearchFunc(f.pairs, prefix, func(p formPair, k string) int { return strings.Compare(p.key, k) })
+	end, n := start, 0
+	for ; end < len(f.pairs) && strings.HasPrefix(f.pairs[end].key, prefix); end++ {
+		if inList(f.pairs[end].key, prefix) {
+			n++
 		}
-		rest := p.key[len(dotted):]
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	// One array for all the members' fields and one for their Forms: the
+	// fields of one index are adjacent in sorted order, so each member's
+	// are a run of fields (capped, so that an append cannot run into the
+	// next member's).
+	fields := make([]formPair, 0, n)
+	forms := make([]Form, 0, n)
+	var members []Member
+	for _, p := range f.pairs[start:end] {
+		if !inList(p.key, prefix) {
+			continue
+		}
+		rest := p.key[len(prefix)+1:]
 		digits, field, hasField := strings.Cut(rest, ".")
 		index, ok := parseIndex(digits, f.limits.IndexMax)
 		if !ok || (hasField && field == "") {
 			return nil, malformedQuery("invalid member index in " + p.key)
 		}
+		fields = append(fields, formPair{key: field, value: p.value})
 		m := findMember(members, index)
-		if m == nil {
-			members = append(members, Member{Index: index, Fields: &Form{limits: f.limits}})
+		switch {
+		case m == nil:
+			forms = append(forms, Form{limits: f.limits})
+			members = append(members, Member{Index: index, Fields: &forms[len(forms)-1]})
 			m = &members[len(members)-1]
+			m.Fields.pairs = fields[len(fields)-1 : len(fields) : len(fields)]
+		case &m.Fields.pairs[0] == &fields[len(fields)-1-len(m.Fields.pairs)]:
+			// The next field of the last member: extend its run.
+			m.Fields.pairs = fields[len(fields)-1-len(m.Fields.pairs) : len(fields) : len(fields)]
+		default:
+			m.Fields.pairs = append(m.Fields.pairs, fields[len(fields)-1])
 		}
-		m.Fields.pairs = append(m.Fields.pairs, formPair{key: field, value: p.value})
 	}
 	slices.SortFunc(members, func(a, b Member) int { return a.Index - b.Index })
 	for _, m := range members {
@@ -409,6 +433,11 @@ func (f *Form) Members(prefix string) ([]Member, error) {
 		slices.SortFunc(m.Fields.pairs, func(a, b formPair) int { return strings.Compare(a.key, b.key) })
 	}
 	return members, nil
+}
+
+// inList reports whether key is prefix followed by a dot.
+func inList(key, prefix string) bool {
+	return len(key) > len(prefix) && key[len(prefix)] == '.' && key[:len(prefix)] == prefix
 }
 
 func findMember(members []Member, index int) *Member {

@@ -181,6 +181,8 @@ func TestFormMembersErrors(t *testing.T) {
 // the same parameters.
 func FuzzParseForm(f *testing.F) {
 	f.Add([]byte("Action=ListQueues&Version=2012-11-05"))
+	f.Add([]byte("E.1.Id=a&E.1.MessageBody=b&E.2.Id=c&E.10.Id=y&E.10.MessageAttribute.1.Name=n&E.10.MessageAttribute.1.Value.StringValue=v&E.3=z&E-x=1&E.=2"))
+	f.Add([]byte("AttributeName.1=All&AttributeName.2=Policy&Tag.1.Key=k&Tag.1.Value=v&Tag.01.Key=bad"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		form, err := ParseForm(FormLimits{}, body)
 		if err != nil {
@@ -210,6 +212,11 @@ func FuzzParseForm(f *testing.F) {
 					}
 				}
 			}
+			checkMembers(t, form, prefix, members, err)
+			if i := strings.LastIndexByte(k, '.'); i > 0 {
+				members, err := form.Members(k[:i]) // a dotted prefix
+				checkMembers(t, form, k[:i], members, err)
+			}
 		}
 		checkBorrowing(t, body, form)
 		again, err := ParseForm(FormLimits{}, []byte(values.Encode()))
@@ -225,6 +232,61 @@ func FuzzParseForm(f *testing.F) {
 			}
 		}
 	})
+}
+
+// membersReference is Members as first written (one Form and one slice per
+// member), the definition the single-allocation version must match.
+func membersReference(f *Form, prefix string) ([]Member, error) {
+	dotted := prefix + "."
+	var members []Member
+	for _, p := range f.pairs {
+		if !strings.HasPrefix(p.key, dotted) {
+			continue
+		}
+		digits, field, hasField := strings.Cut(p.key[len(dotted):], ".")
+		index, ok := parseIndex(digits, f.limits.IndexMax)
+		if !ok || (hasField && field == "") {
+			return nil, malformedQuery("invalid member index in " + p.key)
+		}
+		m := findMember(members, index)
+		if m == nil {
+			members = append(members, Member{Index: index, Fields: &Form{limits: f.limits}})
+			m = &members[len(members)-1]
+		}
+		m.Fields.pairs = append(m.Fields.pairs, formPair{key: field, value: p.value})
+	}
+	slices.SortFunc(members, func(a, b Member) int { return a.Index - b.Index })
+	for _, m := range members {
+		slices.SortFunc(m.Fields.pairs, func(a, b formPair) int { return strings.Compare(a.key, b.key) })
+	}
+	return members, nil
+}
+
+// checkMembers compares Members(prefix) of f with membersReference, and
+// checks that appending to one member's fields leaves the others alone.
+func checkMembers(t *testing.T, f *Form, prefix string, got []Member, gotErr error) {
+	t.Helper()
+	want, wantErr := membersReference(f, prefix)
+	if (gotErr == nil) != (wantErr == nil) {
+		t.Fatalf("Members(%q) error %v, reference %v", prefix, gotErr, wantErr)
+	}
+	if gotErr != nil {
+		return
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Members(%q): %d members, reference %d", prefix, len(got), len(want))
+	}
+	for i := range got {
+		if got[i].Index != want[i].Index || !slices.Equal(got[i].Fields.pairs, want[i].Fields.pairs) {
+			t.Fatalf("Members(%q)[%d] = %d %v, reference %d %v", prefix, i, got[i].Index, got[i].Fields.pairs, want[i].Index, want[i].Fields.pairs)
+		}
+	}
+	if len(got) > 1 {
+		got[0].Fields.pairs = append(got[0].Fields.pairs, formPair{key: "~", value: "appended"})
+		if !slices.Equal(got[1].Fields.pairs, want[1].Fields.pairs) {
+			t.Fatalf("Members(%q): appending to member 0 changed member 1: %v", prefix, got[1].Fields.pairs)
+		}
+	}
 }
 
 // borrowOdd borrows the values of keys of odd length: an arbitrary half.
