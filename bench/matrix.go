@@ -246,6 +246,9 @@ func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
 		return err
 	}
 	started := time.Now()
+	// Described before the run: the run itself writes bench/reports/, which
+	// would otherwise count as uncommitted changes to the code measured.
+	machine := DescribeMachine(o.CacheDir)
 	load := loadStats{start: loadAverage()}
 	load.max = load.start
 	targets, notes, cleanup := startMatrixTargets(ctx, o, log)
@@ -350,7 +353,7 @@ func runMatrix(ctx context.Context, o matrixOptions, log io.Writer) error {
 		}
 	}
 	load.sample()
-	section := renderMatrix(o, DescribeMachine(o.CacheDir), targets, summaries, notes, time.Since(started), load)
+	section := renderMatrix(o, machine, targets, summaries, notes, time.Since(started), load)
 	return RewriteResults(o.ResultsPath, section)
 }
 
