@@ -1,11 +1,13 @@
 package sqs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"testing"
 
@@ -76,11 +78,38 @@ func newClient(t testing.TB, endpoint, region string) *sdk.Client {
 		config.WithRegion(region),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")),
 		config.WithRetryMaxAttempts(1),
+		config.WithHTTPClient(&http.Client{Transport: bufferedBodies{http.DefaultTransport}}),
 	)
 	if err != nil {
 		t.Fatalf("LoadDefaultConfig: %v", err)
 	}
 	return sdk.NewFromConfig(cfg, func(o *sdk.Options) { o.BaseEndpoint = aws.String(endpoint) })
+}
+
+// bufferedBodies hands net/http a private in-memory copy of each request
+// body. aws-sdk-go-v2 closes the body it built as soon as the response
+// headers arrive; when net/http's connection writer has not finished with
+// that body yet (a loaded machine), the write fails with EOF and the writer
+// closes the connection under the response the SDK is still reading:
+// "use of closed network connection" (aws/aws-sdk-go-v2#2737). The SDK
+// retries that by default; these clients make one attempt, so that a
+// retry never hides a server error, and so need the race gone instead.
+type bufferedBodies struct{ next http.RoundTripper }
+
+func (b bufferedBodies) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return b.next.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	_ = req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	req = req.Clone(req.Context())
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	req.ContentLength = int64(len(body))
+	return b.next.RoundTrip(req)
 }
 
 // apiCode returns the SQS error code of err (the x-amzn-query-error code

@@ -198,12 +198,8 @@ func TestRealQueryProtocol(t *testing.T) {
 // TestRealQueryBodiesRoundTrip sends escape-heavy bodies over the query
 // protocol, several batches on one kept-alive connection (the server
 // decodes borrowed bodies in place in its reused request buffer), and
-// checks every body comes back byte for byte, with its MD5. It receives
-// over the query protocol too, with net/http: aws-sdk-go-v2 has a client
-// race that, on a loaded machine, closes the connection under a large
-// response it is still reading ("use of closed network connection",
-// aws/aws-sdk-go-v2#2737; the SDK retries it by default, these tests turn
-// retries off), which this test's large responses made visible.
+// checks every body comes back byte for byte, with its MD5, received over
+// the query protocol too (XML text escapes on the way out).
 func TestRealQueryBodiesRoundTrip(t *testing.T) {
 	e := newRealEnv(t)
 	qurl := e.createQueue("roundtrip", nil)
