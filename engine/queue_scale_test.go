@@ -24,16 +24,6 @@ type scaleParked struct {
 	err   error
 }
 
-// scaleCPUTime is the process's user+system CPU time so far.
-func scaleCPUTime(t *testing.T) time.Duration {
-	t.Helper()
-	d, ok := cputime.Self()
-	if !ok {
-		t.Skip("no process CPU time on this platform")
-	}
-	return d
-}
-
 // scaleGoroutinesCreated reads the runtime's count of goroutines created
 // so far. A time.AfterFunc timer creates one each time it fires, so an
 // unchanged count over an idle window means no such timer fired.
@@ -155,11 +145,11 @@ func runLongPollScale(t *testing.T, nQueues, perQueue int) {
 		float64(after.HeapAlloc+after.StackInuse-before.HeapAlloc-before.StackInuse)/float64(n))
 
 	// Idle: 15 s of fake time pass with nothing to deliver.
-	created, cpu := scaleGoroutinesCreated(), scaleCPUTime(t)
+	created, cpu := scaleGoroutinesCreated(), cputime.SelfOrSkip(t)
 	idle := time.NewTimer(15 * time.Second)
 	<-idle.C
 	synctest.Wait()
-	idleCPU := scaleCPUTime(t) - cpu
+	idleCPU := cputime.SelfOrSkip(t) - cpu
 	createdIdle := scaleGoroutinesCreated() - created
 	if got := parked(); got != n || len(results) != 0 {
 		t.Fatalf("after 15s idle: %d waiters parked and %d returned, want %d parked", got, len(results), n)

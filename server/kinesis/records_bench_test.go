@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/fxamacker/cbor/v2"
 
@@ -92,29 +91,19 @@ func (c *rawClient) do(tb testing.TB, request []byte, body *bytes.Buffer) int64 
 	return n
 }
 
-// cpuTime is the process's user + system CPU time so far.
-func cpuTime(tb testing.TB) time.Duration {
-	tb.Helper()
-	d, ok := cputime.Self()
-	if !ok {
-		tb.Skip("no process CPU time on this platform")
-	}
-	return d
-}
-
 // measure runs fn b.N times and reports CPU and allocations per record.
 func measure(b *testing.B, recordsPerOp int, fn func()) {
 	b.ReportAllocs()
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	cpuBefore := cpuTime(b)
+	cpuBefore := cputime.SelfOrSkip(b)
 	b.ResetTimer()
 	for b.Loop() {
 		fn()
 	}
 	b.StopTimer()
-	cpu := cpuTime(b) - cpuBefore
+	cpu := cputime.SelfOrSkip(b) - cpuBefore
 	runtime.ReadMemStats(&after)
 	records := float64(b.N * recordsPerOp)
 	b.ReportMetric(float64(cpu.Microseconds())/records, "cpu-µs/record")

@@ -156,23 +156,13 @@ func sendBatchBody(url string, n int) []byte {
 	return []byte(sb.String())
 }
 
-// cpuNow returns the process's user+system CPU time.
-func cpuNow(b *testing.B) time.Duration {
-	b.Helper()
-	d, ok := cputime.Self()
-	if !ok {
-		b.Skip("no process CPU time on this platform")
-	}
-	return d
-}
-
 // report adds µs/msg and cpu-µs/msg for msgs messages handled since start.
 func report(b *testing.B, msgs int, start time.Time, cpuStart time.Duration) {
 	if msgs == 0 {
 		return
 	}
 	wall := time.Since(start)
-	cpu := cpuNow(b) - cpuStart
+	cpu := cputime.SelfOrSkip(b) - cpuStart
 	b.ReportMetric(float64(wall.Microseconds())/float64(msgs), "µs/msg")
 	b.ReportMetric(float64(cpu.Microseconds())/float64(msgs), "cpu-µs/msg")
 }
@@ -186,7 +176,7 @@ func benchSendMessage(b *testing.B, sync segment.SyncPolicy) {
 	var out []byte
 	b.ReportAllocs()
 	b.SetBytes(benchBodyBytes)
-	start, cpu := time.Now(), cpuNow(b)
+	start, cpu := time.Now(), cputime.SelfOrSkip(b)
 	n := 0
 	for b.Loop() {
 		out = e.call(b, "SendMessage", body, out[:0])
@@ -231,7 +221,7 @@ func runBatchSends(b *testing.B, send func(dst []byte) []byte, ok func(out []byt
 	var out []byte
 	b.ReportAllocs()
 	b.SetBytes(10 * benchBodyBytes)
-	start, cpu := time.Now(), cpuNow(b)
+	start, cpu := time.Now(), cputime.SelfOrSkip(b)
 	n := 0
 	for b.Loop() {
 		if out = send(out[:0]); !ok(out) {
@@ -285,7 +275,7 @@ func benchReceiveDeleteBatch10(b *testing.B, sync segment.SyncPolicy) {
 			}
 			b.StartTimer()
 		}
-		start, cpuStart := time.Now(), cpuNow(b)
+		start, cpuStart := time.Now(), cputime.SelfOrSkip(b)
 		out = e.call(b, "ReceiveMessage", recvBody, out[:0])
 		handles = receiptHandles(handles[:0], out)
 		if len(handles) != 10 {
@@ -308,7 +298,7 @@ func benchReceiveDeleteBatch10(b *testing.B, sync segment.SyncPolicy) {
 			b.Fatalf("deletes failed: %s", out)
 		}
 		wall += time.Since(start)
-		cpu += cpuNow(b) - cpuStart
+		cpu += cputime.SelfOrSkip(b) - cpuStart
 		n += 10
 	}
 	if n > 0 {
