@@ -12,14 +12,14 @@ import (
 func decodeAll(decode func(formInput) error) {
 	var send sendMessageInput
 	if decode(&send) == nil {
-		_, _ = prepareMessage(&send, "000000000000", nil)
+		_, _ = prepareMessage(&send, "000000000000", md5SumString(send.MessageBody))
 	}
 	var batch sendMessageBatchInput
 	if decode(&batch) == nil {
 		ids := make([]string, len(batch.Entries))
 		for i := range batch.Entries {
 			ids[i] = batch.Entries[i].Id
-			_, _ = prepareMessage(&batch.Entries[i].sendMessageInput, "000000000000", nil)
+			_, _ = prepareMessage(&batch.Entries[i].sendMessageInput, "000000000000", md5SumString(batch.Entries[i].MessageBody))
 		}
 		_ = validateBatchShape(ids, "SendMessageBatchRequestEntry")
 	}

@@ -85,7 +85,7 @@ type jsonDecoder struct {
 	// 1 no, 2 yes.
 	rawSpace uint8
 	num      []byte // scratch for a number's text
-	// ascii is whether the text text last accepted is all ASCII: with
+	// ascii is whether the last string text accepted is all ASCII: with
 	// text's other conditions (no control character but tab, LF, CR), it
 	// then holds only characters SQS accepts in a message body.
 	ascii bool

@@ -71,9 +71,9 @@ type preparedMessage struct {
 
 // prepareMessage validates one message's shape (everything SQS checks
 // without knowing the queue) and converts it. bodyDigest is the MD5 of
-// in.MessageBody when the caller has computed it (a batch hashes its
-// bodies together), else nil.
-func prepareMessage(in *sendMessageInput, senderID string, bodyDigest *[md5.Size]byte) (preparedMessage, *awsproto.Error) {
+// in.MessageBody, computed by the caller (a batch hashes its bodies
+// together).
+func prepareMessage(in *sendMessageInput, senderID string, bodyDigest [md5.Size]byte) (preparedMessage, *awsproto.Error) {
 	if in.MessageBody == "" {
 		return preparedMessage{}, missingParameter("MessageBody")
 	}
@@ -103,15 +103,11 @@ func prepareMessage(in *sendMessageInput, senderID string, bodyDigest *[md5.Size
 			GroupID:          in.MessageGroupId,
 			DeduplicationID:  in.MessageDeduplicationId,
 			SenderID:         senderID,
+			BodyDigest:       bodyDigest,
 			HasBodyDigest:    true,
 			BodyChecked:      true, // by validateBody or the decoder
 		},
 		sizeBytes: size,
-	}
-	if bodyDigest != nil {
-		p.msg.BodyDigest = *bodyDigest
-	} else {
-		p.msg.BodyDigest = md5SumString(in.MessageBody)
 	}
 	if in.DelaySeconds != nil {
 		d := *in.DelaySeconds
@@ -195,7 +191,7 @@ func (s *service) sendMessage(req *server.Request, resp *server.Response) error 
 	if err != nil {
 		return err
 	}
-	p, perr := prepareMessage(&in, req.Account, nil)
+	p, perr := prepareMessage(&in, req.Account, md5SumString(in.MessageBody))
 	if perr != nil {
 		return perr
 	}

@@ -118,7 +118,7 @@ func (s *service) sendMessageBatch(req *server.Request, resp *server.Response) e
 				total += len(*v.StringValue)
 			}
 		}
-		prepared[i], entryErr[i] = prepareMessage(&e.sendMessageInput, req.Account, &digests[i])
+		prepared[i], entryErr[i] = prepareMessage(&e.sendMessageInput, req.Account, digests[i])
 	}
 	if total > batchPayloadSizeMax {
 		return batchTooLong(total)
