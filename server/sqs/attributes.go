@@ -247,11 +247,13 @@ func applyRedrivePolicy(a *engine.QueueAttributes, value string, ctx attributeCo
 	if err := json.Unmarshal([]byte(value), &p); err != nil {
 		return invalidAttributeValueReason(attrRedrivePolicy, "Redrive policy is not a valid JSON map.")
 	}
+	// A policy that parses but lacks a member is InvalidParameterValue
+	// quoting the policy, unlike unparsable JSON (InvalidAttributeValue).
 	if p.DeadLetterTargetArn == nil {
-		return invalidAttributeValueReason(attrRedrivePolicy, "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.")
+		return invalidParameterValue(attrRedrivePolicy, value, "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.")
 	}
 	if p.MaxReceiveCount == nil {
-		return invalidAttributeValueReason(attrRedrivePolicy, "Redrive policy does not contain mandatory attribute: maxReceiveCount.")
+		return invalidParameterValue(attrRedrivePolicy, value, "Redrive policy does not contain mandatory attribute: maxReceiveCount.")
 	}
 	raw := strings.Trim(string(*p.MaxReceiveCount), `"`)
 	count, ok := parseAttributeInt(raw)

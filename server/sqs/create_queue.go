@@ -59,10 +59,16 @@ func (s *service) createQueue(req *server.Request, resp *server.Response) error 
 	if err := validateTags(in.Tags); err != nil {
 		return err
 	}
+	policy, hasPolicy := in.Attributes[attrRedrivePolicy]
+	if hasPolicy {
+		if err := s.checkRedriveTarget(&attrs, policy); err != nil {
+			return err
+		}
+	}
 	ref := engine.QueueRef{Namespace: ns, Name: in.QueueName}
 	if _, err := s.b.CreateQueue(ns, in.QueueName, attrs, in.Tags); err != nil {
 		if !errors.Is(err, engine.ErrQueueExists) {
-			return s.mapCreateError(err)
+			return s.mapCreateError(err, policy)
 		}
 		if err := s.checkIdempotentCreate(ref, &in, attrs); err != nil {
 			return err
@@ -96,16 +102,46 @@ func (s *service) checkIdempotentCreate(ref engine.QueueRef, in *createQueueInpu
 	return nil
 }
 
+// checkRedriveTarget answers what SQS answers for a RedrivePolicy whose
+// dead-letter queue does not exist or is of the other queue type, quoting
+// policy (the attribute as the request sent it). The engine checks the same
+// again when it applies the attributes; this check gives SQS's messages,
+// which need the policy text the engine never sees.
+func (s *service) checkRedriveTarget(a *engine.QueueAttributes, policy string) error {
+	if a.Redrive == nil {
+		return nil
+	}
+	target := a.Redrive.DeadLetterTarget
+	q, err := s.b.Queue(target.Namespace, target.Name)
+	if err != nil {
+		if isNotFound(err) {
+			return redriveTargetMissing(policy)
+		}
+		return s.mapError(err)
+	}
+	if q.Info().Attributes.FIFO != a.FIFO {
+		// Sic: SQS ends this reason with two periods.
+		return invalidParameterValue(attrRedrivePolicy, policy, "Dead-letter queue must be same type of queue as the source..")
+	}
+	return nil
+}
+
+func redriveTargetMissing(policy string) *awsproto.Error {
+	return invalidParameterValue(attrRedrivePolicy, policy, "Dead letter target does not exist.")
+}
+
 // mapCreateError refines engine errors of CreateQueue and
-// SetQueueAttributes: a missing or mismatched dead-letter target is an
-// invalid RedrivePolicy.
-func (s *service) mapCreateError(err error) error {
+// SetQueueAttributes: a dead-letter target the engine refuses (one that
+// vanished since checkRedriveTarget, the queue itself, or a target whose
+// RedriveAllowPolicy excludes the source) is an invalid RedrivePolicy,
+// quoting policy.
+func (s *service) mapCreateError(err error, policy string) error {
 	var ve *engine.ValidationError
 	if errors.As(err, &ve) && (ve.Field == "Redrive.DeadLetterTarget" || ve.Field == "Redrive") {
-		return invalidParameterValue(attrRedrivePolicy, "", "Dead letter target "+ve.Reason+".")
+		return invalidParameterValue(attrRedrivePolicy, policy, "Dead letter target "+ve.Reason+".")
 	}
 	if isNotFound(err) {
-		return invalidParameterValue(attrRedrivePolicy, "", "Dead letter target does not exist.")
+		return redriveTargetMissing(policy)
 	}
 	return s.mapError(err)
 }

@@ -140,6 +140,10 @@ func receiptHandleInvalid(handle string) *awsproto.Error {
 	return errReceiptHandleIsInvalid.WithMessage("The input receipt handle \"" + handle + "\" is not a valid receipt handle.")
 }
 
+// errNotDeadLetterQueue is StartMessageMoveTask's answer for a SourceArn
+// that is no queue's dead-letter queue.
+var errNotDeadLetterQueue = invalidParameter("Source queue must be configured as a Dead Letter Queue.")
+
 func purgeInProgress(queueName string) *awsproto.Error {
 	return errPurgeQueueInProgress.WithMessage("Only one PurgeQueue operation on " + queueName + " is allowed every 60 seconds.")
 }

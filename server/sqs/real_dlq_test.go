@@ -2,7 +2,9 @@ package sqs
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
+	"net/url"
 	"slices"
 	"strconv"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 )
 
 // redrivePolicy renders a RedrivePolicy attribute.
@@ -102,7 +105,7 @@ func TestRealRedriveValidation(t *testing.T) {
 		{"missing target", redrivePolicy(missingARN, 3), "InvalidParameterValue"},
 		{"FIFO target of a standard queue", redrivePolicy(e.arn(fifoDLQ), 3), "InvalidParameterValue"},
 		{"not JSON", "{", "InvalidAttributeValue"},
-		{"no maxReceiveCount", `{"deadLetterTargetArn":"` + dlqARN + `"}`, "InvalidAttributeValue"},
+		{"no maxReceiveCount", `{"deadLetterTargetArn":"` + dlqARN + `"}`, "InvalidParameterValue"},
 		{"maxReceiveCount 0", redrivePolicy(dlqARN, 0), "InvalidParameterValue"},
 		{"maxReceiveCount 1001", redrivePolicy(dlqARN, 1001), "InvalidParameterValue"},
 		{"bad ARN", `{"deadLetterTargetArn":"nope","maxReceiveCount":3}`, "InvalidParameterValue"},
@@ -145,6 +148,59 @@ func TestRealRedriveValidation(t *testing.T) {
 		if code := apiCode(t, err); code != "InvalidAttributeValue" {
 			t.Errorf("RedriveAllowPolicy %s: %v", bad, err)
 		}
+	}
+}
+
+// TestRealRedrivePolicyMessages pins the text of the RedrivePolicy errors
+// that SQS words as "Value <policy> for parameter RedrivePolicy is invalid.
+// Reason: ...", quoting the policy as sent, over both protocols.
+// Regression: Sluice answered a missing dead-letter queue with
+// "Value  for parameter RedrivePolicy is invalid. Reason: Dead letter target
+// queue 000000000000/us-east-1/missing does not exist." (no policy, the
+// engine's internal queue name), a FIFO/standard mismatch with the engine's
+// wording, and a policy lacking a member with InvalidAttributeValue.
+// AWS answers, as quoted from real responses in public issue reports
+// (crossplane-contrib/provider-aws#443, serverless/serverless#5215, and
+// Terraform logs): "Reason: Dead letter target does not exist.",
+// "Reason: Dead-letter queue must be same type of queue as the source.."
+// (two periods), and InvalidParameterValue "Reason: Redrive policy does not
+// contain mandatory attribute: deadLetterTargetArn.".
+func TestRealRedrivePolicyMessages(t *testing.T) {
+	e := newRealEnv(t)
+	ctx := context.Background()
+	fifoDLQ := e.createQueue("dlq.fifo", map[string]string{"FifoQueue": "true"})
+	src := e.createQueue("src", nil)
+	missingARN := "arn:aws:sqs:us-east-1:000000000000:missing"
+	invalid := func(policy, reason string) string {
+		return "Value " + policy + " for parameter RedrivePolicy is invalid. Reason: " + reason
+	}
+	cases := []struct {
+		name, policy, message string
+	}{
+		{"missing target", redrivePolicy(missingARN, 3), "Dead letter target does not exist."},
+		{"FIFO target of a standard queue", redrivePolicy(e.arn(fifoDLQ), 3), "Dead-letter queue must be same type of queue as the source.."},
+		{"no deadLetterTargetArn", `{"maxReceiveCount":5}`, "Redrive policy does not contain mandatory attribute: deadLetterTargetArn."},
+		{"no maxReceiveCount", `{"deadLetterTargetArn":"` + missingARN + `"}`, "Redrive policy does not contain mandatory attribute: maxReceiveCount."},
+	}
+	for _, tc := range cases {
+		want := invalid(tc.policy, tc.message)
+		_, err := e.client.CreateQueue(ctx, &sdk.CreateQueueInput{QueueName: aws.String("bad-src"), Attributes: map[string]string{"RedrivePolicy": tc.policy}})
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterValue" || ae.ErrorMessage() != want {
+			t.Errorf("CreateQueue, %s: %v\nwant InvalidParameterValue: %s", tc.name, err, want)
+		}
+		status, body := queryCall(t, e.url, "/", url.Values{"Action": {"SetQueueAttributes"}, "QueueUrl": {src},
+			"Attribute.1.Name": {"RedrivePolicy"}, "Attribute.1.Value": {tc.policy}})
+		var doc struct {
+			Code    string `xml:"Error>Code"`
+			Message string `xml:"Error>Message"`
+		}
+		if err := xml.Unmarshal([]byte(body), &doc); err != nil || status != 400 || doc.Code != "InvalidParameterValue" || doc.Message != want {
+			t.Errorf("query SetQueueAttributes, %s: status %d (%v): %s\nwant 400 InvalidParameterValue: %s", tc.name, status, err, body, want)
+		}
+	}
+	if got := e.attrs(src, "RedrivePolicy"); len(got) != 0 {
+		t.Errorf("refused policies were applied: %v", got)
 	}
 }
 
@@ -291,9 +347,22 @@ func TestRealMoveTasks(t *testing.T) {
 		t.Errorf("start on a missing queue: %v", err)
 	}
 	notDLQ := e.arn(dest)
-	_, err = e.client.StartMessageMoveTask(ctx, &sdk.StartMessageMoveTaskInput{SourceArn: &notDLQ})
-	if code := apiCode(t, err); code != "InvalidParameterValue" {
-		t.Errorf("start on a queue that is no dead-letter queue: %v", err)
+	// SQS refuses a source that is no dead-letter queue with or without a
+	// destination ("This action is currently limited to supporting message
+	// redrive from queues that are configured as dead-letter queues (DLQs)
+	// of other Amazon SQS queues only", StartMessageMoveTask API
+	// reference). Regression: with DestinationArn Sluice started the task.
+	const notDLQMessage = "Source queue must be configured as a Dead Letter Queue."
+	for _, in := range []*sdk.StartMessageMoveTaskInput{
+		{SourceArn: &notDLQ},
+		{SourceArn: &notDLQ, DestinationArn: &dlqARN},
+	} {
+		_, err = e.client.StartMessageMoveTask(ctx, in)
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterValue" || ae.ErrorMessage() != notDLQMessage {
+			t.Errorf("start on a queue that is no dead-letter queue, destination %q: %v, want InvalidParameterValue: %s",
+				aws.ToString(in.DestinationArn), err, notDLQMessage)
+		}
 	}
 	_, err = e.client.StartMessageMoveTask(ctx, &sdk.StartMessageMoveTaskInput{SourceArn: &dlqARN, MaxNumberOfMessagesPerSecond: aws.Int32(501)})
 	if code := apiCode(t, err); code != "InvalidParameterValue" {

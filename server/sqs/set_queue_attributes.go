@@ -42,8 +42,14 @@ func (s *service) setQueueAttributes(req *server.Request, resp *server.Response)
 	if err := applyQueueAttributes(&attrs, in.Attributes, attributeContext{ns: r.ref.Namespace, existing: true}); err != nil {
 		return err
 	}
+	policy, hasPolicy := in.Attributes[attrRedrivePolicy]
+	if hasPolicy {
+		if err := s.checkRedriveTarget(&attrs, policy); err != nil {
+			return err
+		}
+	}
 	if err := r.q.SetAttributes(attrs); err != nil {
-		return s.mapCreateError(err)
+		return s.mapCreateError(err, policy)
 	}
 	o := newOut(req, resp)
 	o.empty()

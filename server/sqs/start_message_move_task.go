@@ -38,6 +38,16 @@ func (s *service) startMessageMoveTask(req *server.Request, resp *server.Respons
 	if err != nil {
 		return err
 	}
+	// SQS moves messages only out of a dead-letter queue, with or without
+	// DestinationArn; the engine requires a dead-letter queue only when it
+	// must find each message's original source.
+	sources, err := s.b.DeadLetterSourceQueues(src.ref, "", 1)
+	if err != nil {
+		return s.mapError(err)
+	}
+	if len(sources) == 0 {
+		return errNotDeadLetterQueue
+	}
 	var dst *engine.QueueRef
 	if in.DestinationArn != "" {
 		d, err := s.queueByARN("DestinationArn", in.DestinationArn)
