@@ -178,3 +178,39 @@ func toCBORValue(key string, v any) any {
 		return v
 	}
 }
+
+// FuzzCBORShortText checks optString's CBOR fast path against the decoder
+// it stands in for: whatever cborShortText accepts, cbor.Unmarshal into a
+// string accepts with the same text, and optString then agrees with
+// cbor.Unmarshal on every input (text, error, or null as absent).
+func FuzzCBORShortText(f *testing.F) {
+	for _, s := range []string{"", "pk", "partition-key-1", string(make([]byte, 24)), string(make([]byte, 300)), "\xff", "é"} {
+		b, err := cbor.Marshal(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{0x7f, 0x61, 'a', 0xff}) // indefinite-length text
+	f.Add([]byte{0x62, 0xc3, 0x28})      // invalid UTF-8
+	f.Add([]byte{0x42, 'a', 'b'})        // byte string
+	f.Add([]byte{0xf6})                  // null
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want string
+		wantErr := cbor.Unmarshal(b, &want)
+		if s, ok := cborShortText(b); ok && (wantErr != nil || s != want) {
+			t.Fatalf("cborShortText(%x) = %q, cbor.Unmarshal = %q, %v", b, s, want, wantErr)
+		}
+		var o optString
+		err := o.UnmarshalCBOR(b)
+		null := len(b) == 1 && (b[0] == 0xf6 || b[0] == 0xf7)
+		switch {
+		case null:
+			if err != nil || o.set {
+				t.Fatalf("null %x: set %v, %v", b, o.set, err)
+			}
+		case (err == nil) != (wantErr == nil) || err == nil && (!o.set || o.s != want):
+			t.Fatalf("optString(%x) = %q set %v, %v; cbor.Unmarshal = %q, %v", b, o.s, o.set, err, want, wantErr)
+		}
+	})
+}

@@ -44,9 +44,11 @@ const (
 	listTagsResultsDefault = 50
 	listTagsResultsMax     = 50
 	// tagsPerStreamMax is how many tags a stream may carry; tagKeysPerCallMax
-	// bounds one AddTagsToStream/RemoveTagsFromStream call.
+	// bounds one RemoveTagsFromStream/UntagResource call (TagKeyList) and
+	// tagMapEntriesMax one tag map (TagMap, botocore: max 200).
 	tagsPerStreamMax  = 50
 	tagKeysPerCallMax = 50
+	tagMapEntriesMax  = 200
 	// tagKeyLengthMax and tagValueLengthMax are tag sizes in characters.
 	tagKeyLengthMax   = 128
 	tagValueLengthMax = 256

@@ -3,6 +3,7 @@ package kinesis
 import (
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -126,11 +127,23 @@ func validName(s string) bool {
 // does: a ValidationException whose message is
 // "N validation error(s) detected: Value 'v' at 'member' failed to satisfy
 // constraint: Member must …; …".
+//
+// AWS reports at most validationErrorsMax violations: a PutRecords of 501
+// records with empty partition keys answers "10 validation errors
+// detected: …" (the records count and the first nine keys), as kinesalite
+// records from AWS (test/putRecords.js "too many records"). Later
+// violations are dropped.
 type validator struct {
 	messages []string
 }
 
+// validationErrorsMax is the most violations one ValidationException lists.
+const validationErrorsMax = 10
+
 func (v *validator) fail(value, member, constraint string) {
+	if len(v.messages) >= validationErrorsMax {
+		return
+	}
 	v.messages = append(v.messages, "Value "+value+" at '"+member+"' failed to satisfy constraint: "+constraint)
 }
 
@@ -164,6 +177,18 @@ func (v *validator) name(member, s string, maxLen int) {
 	case !validName(s):
 		v.fail(quote(s), member, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
 	}
+}
+
+// streamName checks a StreamName member. A present empty name fails both
+// the pattern and the minimum length, which AWS lists in that order
+// (kinesalite test/putRecord.js "empty StreamName").
+func (v *validator) streamName(member string, name optString) {
+	if name.set && name.s == "" {
+		v.fail("''", member, "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
+		v.fail("''", member, "Member must have length greater than or equal to 1")
+		return
+	}
+	v.name(member, name.s, streamNameLengthMax)
 }
 
 // length checks a string's character count.
@@ -250,18 +275,98 @@ func (v *validator) err() error {
 	return errValidation.WithMessage(strconv.Itoa(len(v.messages)) + " validation errors detected: " + strings.Join(v.messages, "; "))
 }
 
-// validateTags checks a tag map: 1..50 entries (AWS allows 200 in the
-// model, 50 per stream), keys 1..128 and values 0..256 characters.
+// validateTags checks a tag map the way AWS's model validation does
+// (TagMap: 1..200 entries, TagKey 1..128 and TagValue 0..256 characters).
+// Map constraints print the map as {k=v, …} and name the whole member, in
+// the form AWS's validation gives list and map element constraints
+// (kinesalite test/removeTagsFromStream.js "long TagKey", validations
+// childKeyLengths/childValueLengths). The 50-tags-per-stream quota is not
+// a shape constraint: tagStream and the engine enforce it.
 func validateTags(v *validator, member string, tags map[string]string) {
 	if tags == nil {
 		return
 	}
-	if len(tags) > tagsPerStreamMax {
-		v.fail("'{…}'", member, "Member must have length less than or equal to "+strconv.Itoa(tagsPerStreamMax))
+	switch {
+	case len(tags) == 0:
+		v.fail("'{}'", member, "Member must have length greater than or equal to 1")
+	case len(tags) > tagMapEntriesMax:
+		v.fail(quoteMap(tags), member, "Member must have length less than or equal to "+strconv.Itoa(tagMapEntriesMax))
 	}
+	keysOK, valuesOK := true, true
 	for k, val := range tags {
-		v.length(member+".key", k, 1, tagKeyLengthMax)
-		v.length(member+".value", val, 0, tagValueLengthMax)
+		if n := utf8.RuneCountInString(k); n < 1 || n > tagKeyLengthMax {
+			keysOK = false
+		}
+		if utf8.RuneCountInString(val) > tagValueLengthMax {
+			valuesOK = false
+		}
+	}
+	if !keysOK {
+		v.fail(quoteMap(tags), member, "Map keys must satisfy constraint: [Member must have length less than or equal to "+
+			strconv.Itoa(tagKeyLengthMax)+", Member must have length greater than or equal to 1]")
+	}
+	if !valuesOK {
+		v.fail(quoteMap(tags), member, "Map value must satisfy constraint: [Member must have length less than or equal to "+
+			strconv.Itoa(tagValueLengthMax)+", Member must have length greater than or equal to 0]")
 	}
 }
+
+// validateTagKeys checks a TagKeyList: 1..50 keys of 1..128 characters.
+// AWS prints the list as [a, b] (kinesalite test/removeTagsFromStream.js).
+func validateTagKeys(v *validator, keys []string) {
+	switch {
+	case keys == nil:
+		return
+	case len(keys) == 0:
+		v.fail("'[]'", "tagKeys", "Member must have length greater than or equal to 1")
+	case len(keys) > tagKeysPerCallMax:
+		v.fail(quote("["+strings.Join(keys, ", ")+"]"), "tagKeys", "Member must have length less than or equal to "+strconv.Itoa(tagKeysPerCallMax))
+	}
+	for _, k := range keys {
+		if n := utf8.RuneCountInString(k); n < 1 || n > tagKeyLengthMax {
+			v.fail(quote("["+strings.Join(keys, ", ")+"]"), "tagKeys", "Member must satisfy constraint: [Member must have length less than or equal to "+
+				strconv.Itoa(tagKeyLengthMax)+", Member must have length greater than or equal to 1]")
+			return
+		}
+	}
+}
+
+// quoteMap renders a map the way AWS messages print one: '{k=v, k2=v2}'
+// (keys sorted here; AWS's order is its hash map's).
+func quoteMap(m map[string]string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range sortedKeys(m) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(m[k])
+	}
+	b.WriteByte('}')
+	return quote(b.String())
+}
+
+// validTagText reports whether a tag key or value holds only the
+// characters AWS allows, the pattern ^([\p{L}\p{Z}\p{N}_.:/=+\-@%]*)$ of
+// the tagging APIs: Unicode letters, separators (white space, but not tab
+// or newline, which are control characters) and numbers, and
+// _ . : / = + - @ % (API reference, Tag; kinesalite records AWS refusing
+// tab, newline, ',' and ';').
+func validTagText(s string) bool {
+	for _, r := range s {
+		if unicode.In(r, unicode.L, unicode.Z, unicode.N) || strings.ContainsRune("_.:/=+-@%", r) {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// errTagCharacters is AWS's answer to a tag key or value with other
+// characters (kinesalite actions/addTagsToStream.js, test/removeTagsFromStream.js).
+var errTagCharacters = errInvalidArgument.WithMessage("Some tags contain invalid characters. Valid characters: " +
+	"Unicode letters, digits, white space, _ . / = + - % @ :.")
+
 func itoa(i int) string { return strconv.Itoa(i) }

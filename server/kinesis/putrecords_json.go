@@ -112,7 +112,8 @@ func decodePutRecordJSON(body []byte, in *putRecordInput, sc *putRecordsScratch)
 				in.Data, ok = d.data(v)
 			}
 		case "PartitionKey":
-			in.PartitionKey, ok = stringValue(v)
+			in.PartitionKey.s, ok = stringValue(v)
+			in.PartitionKey.set = ok
 		case "ExplicitHashKey":
 			in.ExplicitHashKey, ok = stringValue(v)
 		case "SequenceNumberForOrdering":
@@ -164,7 +165,8 @@ func streamRefMember(ref *streamRef, name string, v *fastjson.Value) bool {
 	ok := false
 	switch name {
 	case "StreamName":
-		ref.StreamName, ok = stringValue(v)
+		ref.StreamName.s, ok = stringValue(v)
+		ref.StreamName.set = ok
 	case "StreamARN":
 		ref.StreamARN, ok = stringValue(v)
 	case "StreamId":
@@ -201,7 +203,7 @@ func (d *putRecordsDecoder) records(v *fastjson.Value, in *putRecordsInput) bool
 	start := 0
 	for i, end := range d.keyEnds {
 		if end >= 0 {
-			recs[i].PartitionKey = keys[start:end]
+			recs[i].PartitionKey = present(keys[start:end])
 			start = end
 		}
 	}

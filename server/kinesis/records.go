@@ -25,20 +25,23 @@ func (s *Service) putRecord(c *call) error {
 			return err
 		}
 	}
+	// Violations are listed in AWS's order (sequenceNumberForOrdering,
+	// partitionKey, explicitHashKey, data, then the stream), as kinesalite
+	// records it from AWS (test/putRecord.js).
 	var v validator
-	v.required("data", in.Data != nil)
-	v.required("partitionKey", in.PartitionKey != "")
-	if in.PartitionKey != "" {
-		v.length("partitionKey", in.PartitionKey, 1, partitionKeyLengthMax)
+	v.sequenceNumber("sequenceNumberForOrdering", in.SequenceNumberForOrdering)
+	v.required("partitionKey", in.PartitionKey.set)
+	if in.PartitionKey.set {
+		v.length("partitionKey", in.PartitionKey.s, 1, partitionKeyLengthMax)
 	}
 	v.hashKey("explicitHashKey", in.ExplicitHashKey)
-	v.sequenceNumber("sequenceNumberForOrdering", in.SequenceNumberForOrdering)
+	v.required("data", in.Data != nil)
 	st, t, err := s.openStream(c, in.streamRef, &v)
 	if err != nil {
 		return err
 	}
 	info := st.Info()
-	rec, err := toEngineRecord(&info, in.Data, in.PartitionKey, in.ExplicitHashKey)
+	rec, err := toEngineRecord(&info, in.Data, in.PartitionKey.s, in.ExplicitHashKey)
 	if err != nil {
 		return err
 	}
@@ -114,27 +117,34 @@ func (s *Service) putRecords(c *call) error {
 	}
 	var v validator
 	v.required("records", in.Records != nil)
-	if in.Records != nil && (len(in.Records) < 1 || len(in.Records) > putRecordsEntriesMax) {
+	switch {
+	case in.Records == nil:
+	case len(in.Records) == 0:
+		v.fail("'[]'", "records", "Member must have length greater than or equal to 1")
+	case len(in.Records) > putRecordsEntriesMax:
 		v.fail("'[…]'", "records", "Member must have length less than or equal to "+itoa(putRecordsEntriesMax))
-		if len(in.Records) == 0 {
-			v.messages[len(v.messages)-1] = "Value '[]' at 'records' failed to satisfy constraint: Member must have length greater than or equal to 1"
-		}
 	}
 	total := 0
 	for i := range in.Records {
 		r := &in.Records[i]
-		total += len(r.Data) + len(r.PartitionKey)
-		keyTooLong := len(r.PartitionKey) > partitionKeyLengthMax && utf8.RuneCountInString(r.PartitionKey) > partitionKeyLengthMax
-		if r.Data != nil && r.PartitionKey != "" && !keyTooLong && (r.ExplicitHashKey == "" || isHashKeyPattern(r.ExplicitHashKey)) {
+		key := r.PartitionKey.s
+		total += len(r.Data) + len(key)
+		keyBad := key == "" || len(key) > partitionKeyLengthMax && utf8.RuneCountInString(key) > partitionKeyLengthMax
+		if r.Data != nil && !keyBad && (r.ExplicitHashKey == "" || isHashKeyPattern(r.ExplicitHashKey)) {
 			continue // valid: no member names to build (they cost allocations per record)
 		}
+		if len(v.messages) >= validationErrorsMax {
+			break // AWS lists no more; the call fails anyway
+		}
+		// AWS's order within a record: partitionKey, explicitHashKey, data
+		// (kinesalite test/putRecords.js).
 		member := "records." + itoa(i+1) + ".member."
-		v.required(member+"data", r.Data != nil)
-		v.required(member+"partitionKey", r.PartitionKey != "")
-		if keyTooLong {
-			v.length(member+"partitionKey", r.PartitionKey, 1, partitionKeyLengthMax)
+		v.required(member+"partitionKey", r.PartitionKey.set)
+		if r.PartitionKey.set && keyBad {
+			v.length(member+"partitionKey", key, 1, partitionKeyLengthMax)
 		}
 		v.hashKey(member+"explicitHashKey", r.ExplicitHashKey)
+		v.required(member+"data", r.Data != nil)
 	}
 	st, t, err := s.openStream(c, in.streamRef, &v)
 	if err != nil {
@@ -148,7 +158,7 @@ func (s *Service) putRecords(c *call) error {
 	scratch.records = recs
 	for i := range in.Records {
 		r := &in.Records[i]
-		if recs[i], err = toEngineRecord(&info, r.Data, r.PartitionKey, r.ExplicitHashKey); err != nil {
+		if recs[i], err = toEngineRecord(&info, r.Data, r.PartitionKey.s, r.ExplicitHashKey); err != nil {
 			return err
 		}
 	}
@@ -231,6 +241,9 @@ func (s *Service) getShardIterator(c *call) error {
 	if err != nil {
 		return err
 	}
+	if err := checkIteratorSequenceNumber(in.ShardIteratorType, in.StartingSequenceNumber); err != nil {
+		return err
+	}
 	seq, err := startPosition(st, &info, sh, in.ShardIteratorType, in.StartingSequenceNumber, in.Timestamp, "StartingSequenceNumber")
 	if err != nil {
 		return streamError(err, t.ns, t.name)
@@ -244,6 +257,25 @@ func (s *Service) getShardIterator(c *call) error {
 	e.kstr("ShardIterator", tok)
 	e.objEnd()
 	return nil
+}
+
+// checkIteratorSequenceNumber refuses a GetShardIterator whose type and
+// StartingSequenceNumber disagree, with AWS's text (kinesalite
+// actions/getShardIterator.js, test/getShardIterator.js; the same text is
+// quoted from AWS in akkadotnet/Alpakka#160, 2020):
+// AT_/AFTER_SEQUENCE_NUMBER need one, TRIM_HORIZON and LATEST take none.
+func checkIteratorSequenceNumber(typ, seq string) error {
+	var problem string
+	switch {
+	case (typ == "AT_SEQUENCE_NUMBER" || typ == "AFTER_SEQUENCE_NUMBER") && seq == "":
+		problem = " and no StartingSequenceNumber."
+	case (typ == "TRIM_HORIZON" || typ == "LATEST") && seq != "":
+		problem = " and also a StartingSequenceNumber."
+	default:
+		return nil
+	}
+	return invalidArgument("Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or " +
+		"(2) TRIM_HORIZON or LATEST and no StartingSequenceNumber. Request specified " + typ + problem)
 }
 
 var iteratorTypes = []string{"AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"}

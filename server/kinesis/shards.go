@@ -1,6 +1,7 @@
 package kinesis
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -37,7 +38,7 @@ func (s *Service) listShards(c *call) error {
 	after := -1
 	var t target
 	if in.NextToken != "" {
-		if in.StreamName != "" || in.StreamARN != "" {
+		if in.StreamName.set || in.StreamARN != "" {
 			return invalidArgument("NextToken and StreamName cannot be provided together.")
 		}
 		if in.ExclusiveStartShardID != "" {
@@ -197,18 +198,55 @@ func (s *Service) splitShard(c *call) error {
 		return err
 	}
 	info := st.Info()
-	sh, err := findShard(&info, t, in.ShardToSplit)
+	sh, err := findReshardShard(&info, t, in.ShardToSplit)
 	if err != nil {
 		return err
 	}
 	key, err := engine.ParseUint128(in.NewStartingHashKey)
 	if err != nil {
-		return invalidArgument("NewStartingHashKey " + in.NewStartingHashKey + " is outside the hash key range.")
+		// Above 2^128-1: outside every shard's range.
+		return splitHashKeyInvalid(t, sh, in.NewStartingHashKey)
 	}
 	if err := st.Split(sh.Index, key); err != nil {
+		var ve *engine.ValidationError
+		if errors.As(err, &ve) {
+			switch ve.Field {
+			case "NewStartingHashKey":
+				return splitHashKeyInvalid(t, sh, in.NewStartingHashKey)
+			case "ShardToSplit":
+				return shardNotEligible(t, sh.Index)
+			}
+		}
 		return streamError(err, t.ns, t.name)
 	}
 	return nil
+}
+
+// Resharding errors, in AWS's words. kinesalite records them from AWS
+// (actions/splitShard.js, actions/mergeShards.js, test/splitShard.js);
+// moto has the same closed-shard text. The rules themselves are the
+// engine's (shard_plan.go); the server only names the shards and stream.
+
+// findReshardShard is findShard for SplitShard and MergeShards, whose
+// unknown-shard text differs from GetShardIterator's.
+func findReshardShard(info *engine.StreamInfo, t target, id string) (*engine.ShardInfo, error) {
+	if sh, err := findShard(info, t, id); err == nil {
+		return sh, nil
+	}
+	return nil, errResourceNotFound.WithMessage("Could not find shard " + id + " in stream " + t.name + " under account " + t.ns.Account + ".")
+}
+
+func splitHashKeyInvalid(t target, sh *engine.ShardInfo, key string) error {
+	var start, end [48]byte
+	return invalidArgument("NewStartingHashKey " + key + " used in SplitShard() on shard " + shardID(sh.Index) +
+		" in stream " + t.name + " under account " + t.ns.Account +
+		" is not both greater than one plus the shard's StartingHashKey " + string(sh.HashStart.AppendDecimal(start[:0])) +
+		" and less than the shard's EndingHashKey " + string(sh.HashEnd.AppendDecimal(end[:0])) + ".")
+}
+
+func shardNotEligible(t target, index int) error {
+	return invalidArgument("Shard " + shardID(index) + " in stream " + t.name + " under account " + t.ns.Account +
+		" has already been merged or split, and thus is not eligible for merging or splitting.")
 }
 
 func (s *Service) mergeShards(c *call) error {
@@ -226,15 +264,30 @@ func (s *Service) mergeShards(c *call) error {
 		return err
 	}
 	info := st.Info()
-	a, err := findShard(&info, t, in.ShardToMerge)
+	a, err := findReshardShard(&info, t, in.ShardToMerge)
 	if err != nil {
 		return err
 	}
-	b, err := findShard(&info, t, in.AdjacentShardToMerge)
+	b, err := findReshardShard(&info, t, in.AdjacentShardToMerge)
 	if err != nil {
 		return err
 	}
 	if err := st.Merge(a.Index, b.Index); err != nil {
+		var ve *engine.ValidationError
+		if errors.As(err, &ve) {
+			switch {
+			case ve.Field == "ShardToMerge" || ve.Field == "AdjacentShardToMerge" && !b.Open():
+				// A closed shard (the engine checks ShardToMerge first).
+				closed := a
+				if a.Open() {
+					closed = b
+				}
+				return shardNotEligible(t, closed.Index)
+			case ve.Field == "AdjacentShardToMerge":
+				return invalidArgument("Shards " + shardID(a.Index) + " and " + shardID(b.Index) + " in stream " + t.name +
+					" under account " + t.ns.Account + " are not an adjacent pair of shards eligible for merging")
+			}
+		}
 		return streamError(err, t.ns, t.name)
 	}
 	return nil

@@ -27,20 +27,21 @@ type target struct {
 // names. The ARN's account and region win over the request's, as AWS
 // routes by ARN.
 func resolveRef(c *call, ref streamRef, v *validator) (target, error) {
-	v.name("streamName", ref.StreamName, streamNameLengthMax)
+	v.streamName("streamName", ref.StreamName)
 	v.streamARN("streamARN", ref.StreamARN)
 	if err := v.err(); err != nil {
 		return target{}, err
 	}
+	name := ref.StreamName.s
 	switch {
 	case ref.StreamARN != "":
 		arn, _ := parseARN(ref.StreamARN, false) // validated above
-		if ref.StreamName != "" && ref.StreamName != arn.stream {
+		if name != "" && name != arn.stream {
 			return target{}, invalidArgument("StreamARN and StreamName refer to different streams.")
 		}
 		return target{ns: engine.Namespace{Account: arn.account, Region: arn.region}, name: arn.stream}, nil
-	case ref.StreamName != "":
-		return target{ns: c.ns, name: ref.StreamName}, nil
+	case name != "":
+		return target{ns: c.ns, name: name}, nil
 	}
 	return target{}, invalidArgument("Either StreamName or StreamARN must be provided.")
 }
@@ -66,8 +67,8 @@ func (s *Service) createStream(c *call) error {
 		return err
 	}
 	var v validator
-	v.required("streamName", in.StreamName != "")
-	v.name("streamName", in.StreamName, streamNameLengthMax)
+	v.required("streamName", in.StreamName.set)
+	v.streamName("streamName", in.StreamName)
 	v.intRange("shardCount", in.ShardCount, 1, 1_000_000)
 	v.intRange("maxRecordSizeInKiB", in.MaxRecordSizeInKiB, 1024, 10240)
 	v.intRange("warmThroughputMiBps", in.WarmThroughputMiBps, 0, 1<<31-1)
@@ -96,8 +97,11 @@ func (s *Service) createStream(c *call) error {
 	if in.MaxRecordSizeInKiB != nil {
 		cfg.MaxRecordSizeKiB = int(*in.MaxRecordSizeInKiB)
 	}
-	if _, err := s.db.CreateStream(c.ns, in.StreamName, cfg, in.Tags); err != nil {
-		return streamError(err, c.ns, in.StreamName)
+	if err := checkTagCharacters(in.Tags); err != nil {
+		return err
+	}
+	if _, err := s.db.CreateStream(c.ns, in.StreamName.s, cfg, in.Tags); err != nil {
+		return streamError(err, c.ns, in.StreamName.s)
 	}
 	return nil
 }

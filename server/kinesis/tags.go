@@ -29,6 +29,9 @@ func (s *Service) addTagsToStream(c *call) error {
 }
 
 func tagStream(st *engine.Stream, t target, tags map[string]string) error {
+	if err := checkTagCharacters(tags); err != nil {
+		return err
+	}
 	merged := len(st.Info().Tags)
 	for k := range tags {
 		if _, ok := st.Info().Tags[k]; !ok {
@@ -57,19 +60,34 @@ func (s *Service) removeTagsFromStream(c *call) error {
 	if err != nil {
 		return err
 	}
+	if err := checkTagKeyCharacters(in.TagKeys); err != nil {
+		return err
+	}
 	if err := st.Untag(in.TagKeys); err != nil {
 		return streamError(err, t.ns, t.name)
 	}
 	return nil
 }
 
-func validateTagKeys(v *validator, keys []string) {
-	if keys != nil && (len(keys) < 1 || len(keys) > tagKeysPerCallMax) {
-		v.fail("'[…]'", "tagKeys", "Member must have length between 1 and 50")
+// checkTagCharacters refuses a tag map with characters a tag cannot hold.
+func checkTagCharacters(tags map[string]string) error {
+	for k, val := range tags {
+		if !validTagText(k) || !validTagText(val) {
+			return errTagCharacters
+		}
 	}
+	return nil
+}
+
+// checkTagKeyCharacters refuses tag keys with characters a tag cannot
+// hold, after the stream is found, as AWS does.
+func checkTagKeyCharacters(keys []string) error {
 	for _, k := range keys {
-		v.length("tagKeys.member", k, 1, tagKeyLengthMax)
+		if !validTagText(k) {
+			return errTagCharacters
+		}
 	}
+	return nil
 }
 
 func (s *Service) listTagsForStream(c *call) error {
@@ -199,6 +217,9 @@ func (s *Service) untagResource(c *call) error {
 	}
 	st, t, isConsumer, err := s.resourceStream(in.ResourceARN)
 	if err != nil || isConsumer {
+		return err
+	}
+	if err := checkTagKeyCharacters(in.TagKeys); err != nil {
 		return err
 	}
 	if err := st.Untag(in.TagKeys); err != nil {
