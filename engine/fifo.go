@@ -11,8 +11,11 @@ import (
 // FIFO delivery. Messages are tracked per message group (see vstate); a
 // receive takes the available group with the oldest head and delivers as
 // many of its messages as fit, in order, then the next group, and so on.
-// A group with any message in flight is not available, so no later message
-// of a group is delivered while an earlier one is in flight. Scanning reads
+// A group is available when its head is visible (see fifoGroup), and
+// delivery stops at the first message of the group that is not visible, so
+// no later message of a group is delivered while an earlier one is in
+// flight; an earlier one can come back (expired or ChangeVisibility 0)
+// while later ones are still in flight, as on AWS. Scanning reads
 // ahead of delivery only as far as needed to find available groups, and at
 // most fifoBufferMax undelivered messages.
 

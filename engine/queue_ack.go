@@ -36,6 +36,10 @@ func (q *Queue) Delete(receipts [][]byte) []error {
 	}
 	vs := q.mu.vs
 	end := q.log.NextSeq()
+	var now int64 // FIFO only: an expired receipt is stale
+	if q.fifo {
+		now = q.db.nowUnixNano()
+	}
 	seqs := q.mu.scratch.seqs[:0]
 	defer func() { q.mu.scratch.seqs = seqs[:0] }()
 	unlocked := 0
@@ -51,7 +55,7 @@ func (q *Queue) Delete(receipts [][]byte) []error {
 				continue // finished already
 			}
 			// Not scanned since open: its receipt predates the restart.
-			ok, err := q.unscannedDeletable(r)
+			ok, err := q.unscannedDeletable(r, now)
 			if err != nil || !ok {
 				errs[i] = err
 				if err == nil {
@@ -62,7 +66,10 @@ func (q *Queue) Delete(receipts [][]byte) []error {
 			seqs = append(seqs, r.seq)
 			continue
 		}
-		current := st.status == statusInflight && st.receiveCount == r.generation
+		// A FIFO receipt stops being current when its visibility timeout
+		// runs out, whether or not a receive has applied the expiry to vs.
+		current := st.status == statusInflight && st.receiveCount == r.generation &&
+			(!q.fifo || st.deadline > now)
 		switch {
 		case st.status == statusMoving:
 			continue // being moved to the dead-letter queue
@@ -104,8 +111,9 @@ func (q *Queue) parseOwnReceipt(raw []byte, end uint64) (receipt, error) {
 
 // unscannedDeletable decides a delete of a message above the scan cursor
 // (its receipt was issued before a restart). Standard queues delete it;
-// FIFO queues only if the receipt is the message's latest delivery.
-func (q *Queue) unscannedDeletable(r receipt) (bool, error) {
+// FIFO queues only if the receipt is the message's latest delivery and its
+// visibility timeout has not run out at now.
+func (q *Queue) unscannedDeletable(r receipt, now int64) (bool, error) {
 	if !q.fifo {
 		return true, nil
 	}
@@ -113,7 +121,7 @@ func (q *Queue) unscannedDeletable(r receipt) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	return p.deleted || p.receiveCount == r.generation, nil
+	return p.deleted || (p.receiveCount == r.generation && p.deadline > now), nil
 }
 
 // persistDeletesLocked records deletion marks for seqs (write-behind: the
@@ -153,7 +161,9 @@ func (q *Queue) commitDeletesLocked(seqs []uint64) error {
 // ChangeVisibility sets the visibility timeout of an in-flight message to
 // timeout from now (0 makes it visible at once). The total time in flight
 // of one delivery may not exceed 12 hours (ValidationError). A message not
-// in flight: ErrMessageNotInflight; a receipt of an earlier delivery:
+// in flight (including one whose visibility timeout has run out, whether
+// or not a receive has seen it since): ErrMessageNotInflight, and the
+// message stays visible; a receipt of an earlier delivery:
 // ErrReceiptStale; malformed: ErrReceiptInvalid.
 func (q *Queue) ChangeVisibility(receipt []byte, timeout time.Duration) error {
 	return q.ChangeVisibilityBatch([][]byte{receipt}, []time.Duration{timeout})[0]
@@ -224,6 +234,12 @@ func (q *Queue) changeOneLocked(raw []byte, timeout time.Duration, now int64, en
 	}
 	if st.status == statusMoving {
 		return nil, fmt.Errorf("%w: message %d is moving to the dead-letter queue", ErrMessageNotInflight, r.seq)
+	}
+	if st.deadline <= now {
+		// Its visibility timeout ran out: the message is visible again,
+		// even if no receive has applied the expiry to vs yet. Changing
+		// the deadline now would hide a visible message.
+		return nil, fmt.Errorf("%w: message %d: its visibility timeout expired", ErrMessageNotInflight, r.seq)
 	}
 	deadline := now + int64(timeout)
 	if deadline > st.receivedAt+int64(VisibilityTimeoutMax) {

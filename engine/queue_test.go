@@ -223,3 +223,46 @@ func TestQueueVisibility(t *testing.T) {
 		}
 	})
 }
+
+// TestQueueExpiredReceipt checks a receipt whose visibility timeout ran out
+// with no receive since (so nothing has applied the expiry). The bug:
+// ChangeVisibility succeeded and hid the visible message again, and a FIFO
+// Delete deleted it. Now ChangeVisibility is ErrMessageNotInflight and a
+// FIFO Delete ErrReceiptStale, as when a receive had applied the expiry,
+// and the message stays receivable.
+func TestQueueExpiredReceipt(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e := newQEnv(t)
+		std := e.create("exp", DefaultQueueAttributes(false))
+		sendBodies(t, std, "m")
+		got := receive(t, std, 1, 10*time.Second)
+		time.Sleep(10 * time.Second)
+		if err := std.ChangeVisibility(got[0].Receipt, time.Minute); !errors.Is(err, ErrMessageNotInflight) {
+			t.Fatalf("ChangeVisibility of an expired delivery: %v", err)
+		}
+		if errs := std.ChangeVisibilityBatch([][]byte{got[0].Receipt}, []time.Duration{time.Minute}); !errors.Is(errs[0], ErrMessageNotInflight) {
+			t.Fatalf("ChangeVisibilityBatch of an expired delivery: %v", errs[0])
+		}
+		if c := std.Counts(); c.Visible != 1 || c.InFlight != 0 {
+			t.Fatalf("counts after ChangeVisibility of an expired delivery: %+v", c)
+		}
+		if again := receive(t, std, 1, 10*time.Second); len(again) != 1 || again[0].ReceiveCount != 2 {
+			t.Fatalf("redelivery: %+v", again)
+		}
+
+		fifo := e.create("exp.fifo", DefaultQueueAttributes(true))
+		if _, err := fifo.Send(context.Background(), []SendMessage{{Body: []byte("f"), GroupID: "g", DeduplicationID: "d"}}); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+		got = receive(t, fifo, 1, 10*time.Second)
+		time.Sleep(10 * time.Second)
+		if errs := fifo.Delete([][]byte{got[0].Receipt}); !errors.Is(errs[0], ErrReceiptStale) {
+			t.Fatalf("FIFO Delete with an expired receipt: %v", errs[0])
+		}
+		again := receive(t, fifo, 1, 10*time.Second)
+		if len(again) != 1 || string(again[0].Body) != "f" {
+			t.Fatalf("FIFO message after a refused delete: %+v", again)
+		}
+		deleteAll(t, fifo, again)
+	})
+}

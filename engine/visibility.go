@@ -64,15 +64,23 @@ type msgState struct {
 }
 
 // fifoGroup is one FIFO message group: its tracked messages in seq order.
-// The group is available for delivery when none of its messages is in
-// flight (or moving) and its head is visible.
+// The group is available for delivery when its head (oldest message not
+// yet deleted) is visible, even if later messages of it are still in
+// flight: on AWS a group becomes receivable again as soon as its first
+// message does (its visibility timeout ran out or was changed), while a
+// later message's return does nothing until the messages before it are
+// deleted or visible (LocalStack's AWS-validated tests
+// test_fifo_message_group_visibility_after_terminate_visibility_timeout,
+// ..._after_change_message_visibility and ..._after_partial_delete).
+// Delivery takes the group's visible messages from the head and stops at
+// the first that is not visible, so a message is never delivered while an
+// earlier one of its group is in flight.
 type fifoGroup struct {
 	id string
 	// msgs[head:] are the group's messages; deleting the head (the common
 	// case: messages are delivered and deleted in order) is O(1).
 	msgs     []*msgState
 	head     int
-	busy     int  // messages in flight or moving
 	queued   bool // present in vstate.groups heap
 	queuedAt uint64
 }
@@ -83,7 +91,7 @@ func (g *fifoGroup) members() []*msgState { return g.msgs[g.head:] }
 func (g *fifoGroup) empty() bool { return g.head == len(g.msgs) }
 
 func (g *fifoGroup) available() bool {
-	return g.busy == 0 && !g.empty() && g.msgs[g.head].status == statusVisible
+	return !g.empty() && g.msgs[g.head].status == statusVisible
 }
 
 // removeMember drops st from the group.
@@ -222,9 +230,6 @@ func (v *vstate) advance(now int64) int {
 		switch st.status {
 		case statusInflight:
 			v.nInflight--
-			if st.group != nil {
-				st.group.busy--
-			}
 		case statusDelayed:
 			v.nDelayed--
 		default:
@@ -309,9 +314,6 @@ func (v *vstate) deliver(st *msgState, now, visibility int64) uint32 {
 	if st.firstReceivedAt == 0 {
 		st.firstReceivedAt = now
 	}
-	if st.group != nil {
-		st.group.busy++
-	}
 	st.deadline = now + visibility
 	v.setDeadline(st)
 	return st.receiveCount
@@ -325,9 +327,6 @@ func (v *vstate) restoreInflight(st *msgState, receivedAt, deadline int64) {
 	st.status = statusInflight
 	st.receivedAt = receivedAt
 	st.deadline = deadline
-	if st.group != nil {
-		st.group.busy++
-	}
 	v.setDeadline(st)
 }
 
@@ -347,9 +346,6 @@ func (v *vstate) changeVisibility(st *msgState, now, deadline int64) {
 	if deadline <= now {
 		v.removeDeadline(st)
 		v.nInflight--
-		if st.group != nil {
-			st.group.busy--
-		}
 		v.makeVisible(st)
 		return
 	}
@@ -371,9 +367,6 @@ func (v *vstate) startMove(st *msgState, deadline int64) {
 	case statusVisible:
 		v.nVisible--
 		v.nInflight++
-		if st.group != nil {
-			st.group.busy++
-		}
 	case statusInflight:
 	default:
 		panic("BUG: engine: startMove of a delayed or moving message")
@@ -391,9 +384,6 @@ func (v *vstate) abortMove(st *msgState) {
 	}
 	v.removeDeadline(st)
 	v.nInflight--
-	if st.group != nil {
-		st.group.busy--
-	}
 	v.makeVisible(st)
 }
 
@@ -409,9 +399,6 @@ func (v *vstate) remove(st *msgState) {
 		v.nVisible--
 	case statusInflight, statusMoving:
 		v.nInflight--
-		if st.group != nil {
-			st.group.busy--
-		}
 	case statusDelayed:
 		v.nDelayed--
 	}

@@ -96,9 +96,11 @@ func TestVStateStandard(t *testing.T) {
 	}
 }
 
-// TestVStateFIFOGroups checks FIFO group locking: a group with a message in
-// flight offers nothing; groups are offered oldest head first; an expired
-// in-flight message returns to the head of its group; deleting unlocks.
+// TestVStateFIFOGroups checks FIFO group locking: a group whose head is in
+// flight offers nothing, one whose head is visible again offers it even
+// while later messages are in flight (AWS); groups are offered oldest head
+// first; an expired in-flight message returns to the head of its group;
+// deleting unlocks.
 func TestVStateFIFOGroups(t *testing.T) {
 	v := newVState(true, 1)
 	v.track(1, 0, 0, []byte("a"), 0)
@@ -122,13 +124,22 @@ func TestVStateFIFOGroups(t *testing.T) {
 		t.Fatalf("third group %+v, want c", g)
 	}
 	v.offerGroup(v.groupsByID["c"]) // put c back undelivered
-	// Message 1 expires but 3 is still in flight: a stays locked.
+	// Message 1's visibility ends while 3 is still in flight: a is
+	// available again (its head is visible, as on AWS) ahead of c, and
+	// offers 1 but not 3.
 	v.changeVisibility(v.tracked[1], 5, 5)
+	if g := v.popGroup(); g == nil || g.id != "a" || g.members()[0].seq != 1 || g.members()[1].status != statusInflight {
+		t.Fatalf("with a's head visible and 3 in flight got %+v, want a headed by 1", g)
+	}
+	v.deliver(v.tracked[1], 5, 5) // in flight until 10, as 3
+	// 3 in flight after a visible head that is itself in flight again: a
+	// is locked; only c is available.
 	if g := v.popGroup(); g == nil || g.id != "c" {
-		t.Fatalf("with a partly in flight got %+v, want c", g)
+		t.Fatalf("with a in flight got %+v, want c", g)
 	}
 	v.offerGroup(v.groupsByID["c"])
-	// 3 expires: a is free again and its head (1) is older than c's (4).
+	// Both expire at 10: a is free again and its head (1) is older than
+	// c's (4).
 	v.advance(10)
 	if g := v.popGroup(); g == nil || g.id != "a" || g.members()[0].seq != 1 {
 		t.Fatalf("after expiry got %+v, want a headed by 1", g)
@@ -160,6 +171,31 @@ func TestVStateFIFOGroups(t *testing.T) {
 	v.advance(100)
 	if g := v.popGroup(); g == nil || g.id != "d" {
 		t.Fatalf("got %+v, want d after its head became due", g)
+	}
+}
+
+// TestVStateFIFOLaterMessageBack checks that a later message of a group
+// becoming visible while the group's head is in flight does not unlock the
+// group (AWS: test_fifo_message_group_visibility_after_partial_delete keeps
+// a group locked by its in-flight head); the head's return offers both.
+func TestVStateFIFOLaterMessageBack(t *testing.T) {
+	v := newVState(true, 1)
+	v.track(1, 0, 0, []byte("a"), 0)
+	v.track(2, 0, 0, []byte("a"), 0)
+	g := v.popGroup()
+	if g == nil || g.id != "a" {
+		t.Fatalf("first group %+v, want a", g)
+	}
+	v.deliver(v.tracked[1], 0, 10)
+	v.deliver(v.tracked[2], 0, 10)
+	v.changeVisibility(v.tracked[2], 1, 1)
+	if g := v.popGroup(); g != nil {
+		t.Fatalf("with the head in flight got group %q, want none", g.id)
+	}
+	v.changeVisibility(v.tracked[1], 2, 2)
+	g = v.popGroup()
+	if g == nil || g.id != "a" || len(g.members()) != 2 || g.members()[0].status != statusVisible || g.members()[1].status != statusVisible {
+		t.Fatalf("after the head's return got %+v, want a with 1 and 2 visible", g)
 	}
 }
 

@@ -66,7 +66,9 @@ func statementSid(raw json.RawMessage) string {
 
 // loadPolicy parses the queue's Policy, or starts the default document.
 func loadPolicy(attrs *engine.QueueAttributes, arn string) (policyDocument, error) {
-	doc := policyDocument{Version: "2012-10-17", ID: arn + "/SQSDefaultPolicy"}
+	// AddPermission on a queue without a Policy starts SQS's default
+	// document, whose Version is 2008-10-17 (not IAM's usual 2012-10-17).
+	doc := policyDocument{Version: "2008-10-17", ID: arn + "/SQSDefaultPolicy"}
 	raw, ok := attrs.Extra[attrPolicy]
 	if !ok || raw == "" {
 		return doc, nil

@@ -3,7 +3,15 @@ package sqs
 // ChangeMessageVisibility: QueueUrl, ReceiptHandle, VisibilityTimeout
 // (0–43200; the total since receive may not exceed 12 hours).
 //
-// Differences from AWS: none known.
+// A delivery whose visibility timeout ran out is no longer in flight:
+// MessageNotInflight, and the message stays visible.
+//
+// Differences from AWS: the receipt of an earlier delivery of a message
+// now in flight again is refused (InvalidParameterValue); LocalStack's
+// AWS-validated test_terminate_visibility_timeout_after_receive shows AWS
+// applying it to the current delivery. For a delivery whose timeout ran
+// out, LocalStack (PR 9632, validated against AWS) reports AWS answering
+// success and doing nothing, where Sluice answers MessageNotInflight.
 
 import (
 	"errors"

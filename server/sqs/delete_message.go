@@ -66,7 +66,10 @@ func (s *service) deleteError(q queueHandle, handle string, err error) error {
 		return receiptHandleInvalid(handle)
 	case errors.Is(err, engine.ErrReceiptStale), errors.Is(err, engine.ErrMessageNotInflight):
 		if q.Info().Attributes.FIFO {
-			return errReceiptHandleIsInvalid.WithMessage("The receipt handle has expired.")
+			// AWS answers InvalidParameterValue, not ReceiptHandleIsInvalid
+			// (LocalStack's AWS-validated snapshot of
+			// test_fifo_delete_message_with_expired_receipt_handle).
+			return invalidParameterValue("ReceiptHandle", handle, "The receipt handle has expired.")
 		}
 		return nil
 	}

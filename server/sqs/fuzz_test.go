@@ -27,7 +27,7 @@ func decodeAll(decode func(formInput) error) {
 	if decode(&recv) == nil {
 		_, _ = recv.receiveOptions()
 		_, _ = parseSystemAttributeNames(0, recv.AttributeNames)
-		_, _ = parseAttributeFilter(recv.MessageAttributeNames)
+		_ = parseAttributeFilter(recv.MessageAttributeNames)
 	}
 	var del deleteMessageBatchInput
 	if decode(&del) == nil {

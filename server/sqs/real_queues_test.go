@@ -284,7 +284,10 @@ func TestRealTagsAndPermissions(t *testing.T) {
 		t.Fatalf("AddPermission: %v", err)
 	}
 	policy := e.attrs(url, "Policy")["Policy"]
-	for _, want := range []string{`"Sid":"send"`, `arn:aws:iam::111122223333:root`, `SQS:SendMessage`, `arn:aws:sqs:us-east-1:000000000000:tagged`} {
+	// The default document AddPermission starts has Version 2008-10-17 on
+	// AWS (LocalStack's AWS-validated test_sqs_permission_lifecycle
+	// snapshot), not IAM's 2012-10-17.
+	for _, want := range []string{`"Version":"2008-10-17"`, `"Sid":"send"`, `arn:aws:iam::111122223333:root`, `SQS:SendMessage`, `arn:aws:sqs:us-east-1:000000000000:tagged`} {
 		if !strings.Contains(policy, want) {
 			t.Errorf("Policy %s lacks %s", policy, want)
 		}

@@ -8,7 +8,9 @@ package sqs
 // SequenceNumber, MessageDeduplicationId, MessageGroupId, AWSTraceHeader,
 // DeadLetterQueueSourceArn), MessageAttributeNames (All, ".*", "prefix.*"
 // or names), ReceiveRequestAttemptId (FIFO). Query: AttributeName.N,
-// MessageSystemAttributeName.N, MessageAttributeName.N.
+// MessageSystemAttributeName.N, MessageAttributeName.N. MessageAttributeNames
+// also takes "*", and names that no attribute can have select nothing (see
+// attributeFilter).
 //
 // MD5OfMessageAttributes covers the attributes returned (after the
 // MessageAttributeNames filter), as SQS computes it.
@@ -110,28 +112,31 @@ func parseSystemAttributeNames(set systemAttributeSet, names []string) (systemAt
 }
 
 // attributeFilter selects message attributes by MessageAttributeNames.
+// As SQS does (observed, and recorded by LocalStack's AWS-validated
+// test_receive_message_message_attribute_names_filters): "All", "*" and
+// ".*" select every attribute; a name ending in ".*" is a prefix without
+// the ".*" ("Hel.*" selects "Hello" and "Help.Me"); any other name
+// selects the attribute of exactly that name, and a name no attribute can
+// have ("AWS.", "..foo") selects nothing rather than failing the receive.
 type attributeFilter struct {
 	all      bool
 	names    []string
 	prefixes []string
 }
 
-func parseAttributeFilter(names []string) (attributeFilter, *awsproto.Error) {
+func parseAttributeFilter(names []string) attributeFilter {
 	var f attributeFilter
 	for _, name := range names {
 		switch {
-		case name == attrAll || name == ".*":
+		case name == attrAll || name == "*" || name == ".*":
 			f.all = true
 		case strings.HasSuffix(name, ".*"):
-			f.prefixes = append(f.prefixes, name[:len(name)-1]) // keep the dot
+			f.prefixes = append(f.prefixes, name[:len(name)-len(".*")])
 		default:
-			if err := validateAttributeName(name); err != nil {
-				return f, err
-			}
 			f.names = append(f.names, name)
 		}
 	}
-	return f, nil
+	return f
 }
 
 func (f *attributeFilter) match(name string) bool {
@@ -206,10 +211,7 @@ func (s *service) receiveMessage(req *server.Request, resp *server.Response) err
 	if system, perr = parseSystemAttributeNames(system, in.MessageSystemAttributeNames); perr != nil {
 		return perr
 	}
-	filter, perr := parseAttributeFilter(in.MessageAttributeNames)
-	if perr != nil {
-		return perr
-	}
+	filter := parseAttributeFilter(in.MessageAttributeNames)
 	msgs, err := r.q.Receive(req.Context, opts)
 	if err != nil {
 		return s.mapError(err)
