@@ -10,9 +10,14 @@
 //     latency, the ceiling for one synchronous appender;
 //   - the same into a file first filled with zeros and synced, so that no
 //     sync changes the file size or allocates blocks (what segment/'s
-//     preallocation gets), with 4 KiB and 64 KiB writes.
+//     preallocation gets), with 4 KiB and 64 KiB writes;
+//   - with -pagecache-mib N, the CPU cost of buffered writes that grow the
+//     page cache (new files, fresh pages) against the same writes over
+//     pages already cached. On a VM whose balloon reports free memory to
+//     the host (virtio-balloon free page reporting), a fresh page faults
+//     in the host on first touch, and every byte a log appends pays it.
 //
-// Usage: go run ./bench/diskprobe [-dir /path] [-size-mib 256] [-syncs 2000]
+// Usage: go run ./bench/diskprobe [-dir /path] [-size-mib 256] [-syncs 2000] [-pagecache-mib 0]
 package main
 
 import (
@@ -27,6 +32,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sluice-dev/sluice/internal/cputime"
 )
 
 func main() {
@@ -35,8 +42,16 @@ func main() {
 	chunkKiB := flag.Int("chunk-kib", 1024, "KiB per write(2) in the bandwidth probes")
 	syncEveryMiB := flag.Int("sync-every-mib", 16, "MiB between fdatasyncs in the buffered probe")
 	syncs := flag.Int("syncs", 2000, "iterations of the write(4 KiB)+fdatasync probe")
+	pageCacheMiB := flag.Int("pagecache-mib", 0, "MiB of new page cache the page-cache probe writes (0: skip it)")
 	flag.Parse()
 	if err := run(*dir, int64(*sizeMiB)<<20, *chunkKiB<<10, int64(*syncEveryMiB)<<20, *syncs); err != nil {
+		fmt.Fprintln(os.Stderr, "diskprobe:", err)
+		os.Exit(1)
+	}
+	if *pageCacheMiB <= 0 {
+		return
+	}
+	if err := pageCache(*dir, int64(*pageCacheMiB)<<20); err != nil {
 		fmt.Fprintln(os.Stderr, "diskprobe:", err)
 		os.Exit(1)
 	}
@@ -208,4 +223,66 @@ func fill(b []byte) {
 		x ^= x << 5
 		b[i] = byte(x)
 	}
+}
+
+// pageCache writes size bytes of new files in 64 KiB writes (each page
+// fresh to the page cache), then the same bytes again over the cached
+// pages, and prints the process CPU time per MiB of each pass. The files
+// are written in 256 MiB pieces so that the first piece can be told apart:
+// it often reuses pages just freed (by the probes before it), which cost
+// what cached pages do. Nothing is synced; the files are removed after.
+func pageCache(dir string, size int64) error {
+	tmp, err := os.MkdirTemp(dir, "diskprobe-pagecache-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	buf := make([]byte, 64<<10)
+	fill(buf)
+	const piece = 256 << 20
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			_ = f.Close()
+		}
+	}()
+	pass := func(label string, create bool) error {
+		var perPiece []float64
+		for i, off := 0, int64(0); off < size; i, off = i+1, off+piece {
+			n := min(piece, size-off)
+			if create {
+				f, err := os.Create(filepath.Join(tmp, fmt.Sprintf("piece-%d", i)))
+				if err != nil {
+					return err
+				}
+				files = append(files, f)
+			}
+			start, ok := cputime.Self()
+			if !ok {
+				return errors.New("no process CPU time on this platform")
+			}
+			for at := int64(0); at < n; at += int64(len(buf)) {
+				if _, err := files[i].WriteAt(buf[:min(int64(len(buf)), n-at)], at); err != nil {
+					return err
+				}
+			}
+			end, _ := cputime.Self()
+			perPiece = append(perPiece, float64((end-start).Microseconds())/float64(n>>20))
+		}
+		sorted := slices.Clone(perPiece)
+		slices.Sort(sorted)
+		fmt.Printf("pagecache_%s_cpu_us_per_MiB=%.0f (median of %d pieces of 256 MiB; per piece", label, sorted[len(sorted)/2], len(perPiece))
+		for _, v := range perPiece {
+			fmt.Printf(" %.0f", v)
+		}
+		fmt.Println(")")
+		return nil
+	}
+	if err := pass("fresh", true); err != nil {
+		return fmt.Errorf("page cache probe: %w", err)
+	}
+	if err := pass("cached", false); err != nil {
+		return fmt.Errorf("page cache probe: %w", err)
+	}
+	return nil
 }
