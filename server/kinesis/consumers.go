@@ -151,9 +151,20 @@ func (s *Service) listStreamConsumers(c *call) error {
 	var v validator
 	v.required("streamARN", in.StreamARN != "")
 	v.intRange("maxResults", in.MaxResults, 1, 10_000)
+	if err := v.err(); err != nil {
+		return err
+	}
+	if in.NextToken != "" && in.StreamCreationTimestamp != nil {
+		return invalidArgument("NextToken and StreamCreationTimestamp cannot be provided together.")
+	}
 	st, t, err := s.openStream(c, streamRef{StreamARN: in.StreamARN}, &v)
 	if err != nil {
 		return err
+	}
+	// StreamCreationTimestamp picks one of the streams that have had this
+	// name (as in ListShards): another creation time names a deleted one.
+	if in.StreamCreationTimestamp != nil && in.StreamCreationTimestamp.t.Unix() != st.Info().Created.Unix() {
+		return streamNotFound(t.ns, t.name)
 	}
 	after := ""
 	if in.NextToken != "" {

@@ -33,13 +33,16 @@ const (
 	// default page size and its MaxResults bound.
 	listShardsResultsDefault = 1000
 	listShardsResultsMax     = 10_000
-	// listStreamsResultsDefault and listStreamsResultsMax bound ListStreams.
+	// listStreamsResultsDefault and listStreamsResultsMax bound a
+	// ListStreams page: the model accepts a Limit up to 10,000, but "If you
+	// specify a value greater than 100, at most 100 results are returned"
+	// (botocore ListStreamsInput.Limit).
 	listStreamsResultsDefault = 100
-	listStreamsResultsMax     = 10_000
-	// listConsumersResultsDefault and listConsumersResultsMax bound
-	// ListStreamConsumers.
+	listStreamsResultsMax     = 100
+	// listConsumersResultsDefault and listConsumersResultsMax bound a
+	// ListStreamConsumers page, likewise (MaxResults: "at most 100").
 	listConsumersResultsDefault = 100
-	listConsumersResultsMax     = 10_000
+	listConsumersResultsMax     = 100
 	// listTagsResultsDefault and listTagsResultsMax bound ListTagsForStream.
 	listTagsResultsDefault = 50
 	listTagsResultsMax     = 50

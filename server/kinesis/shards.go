@@ -3,6 +3,7 @@ package kinesis
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sluice-dev/sluice/engine"
@@ -57,11 +58,11 @@ func (s *Service) listShards(c *call) error {
 		if err != nil {
 			return err
 		}
-		n, err := strconv.Atoi(tok.after)
-		if err != nil || tok.stream == "" {
+		n, filter, ok := parseShardsCursor(tok.after)
+		if !ok || tok.stream == "" {
 			return invalidArgument("Invalid NextToken.")
 		}
-		after = n
+		after, in.ShardFilter = n, filter
 		t = target{ns: engine.Namespace{Account: tok.account, Region: tok.region}, name: tok.stream}
 	} else {
 		var err error
@@ -85,9 +86,15 @@ func (s *Service) listShards(c *call) error {
 	if in.StreamCreationTimestamp != nil && in.StreamCreationTimestamp.t.Unix() != info.Created.Unix() {
 		return streamNotFound(t.ns, t.name)
 	}
-	shards, err := filterShards(&info, in.ShardFilter, s.now())
+	now := s.now()
+	shards, err := filterShards(&info, in.ShardFilter, now)
 	if err != nil {
 		return err
+	}
+	if f := in.ShardFilter; f != nil && f.Timestamp != nil {
+		// The next page filters at the same time (and the cursor's
+		// nanoseconds stay within int64).
+		f.Timestamp = &timestamp{t: filterTime(&info, f.Timestamp.t, now)}
 	}
 	shards = shardsAfterIn(shards, after)
 	more := len(shards) > limit
@@ -106,11 +113,62 @@ func (s *Service) listShards(c *call) error {
 	if more {
 		e.kstr("NextToken", encodeListToken(listToken{
 			account: t.ns.Account, region: t.ns.Region, stream: t.name,
-			after: strconv.Itoa(shards[len(shards)-1].Index),
-		}, s.now()))
+			after: shardsCursor(shards[len(shards)-1].Index, in.ShardFilter),
+		}, now))
 	}
 	e.objEnd()
 	return nil
+}
+
+// A ListShards NextToken resumes the listing it came from, filter
+// included: the KCL (KinesisShardDetector) and the KPL send a ShardFilter
+// on the first call only and then page with NextToken alone (NextToken and
+// ShardFilter together are InvalidArgumentException), and AWS keeps
+// filtering (amazon-kinesis-producer#375: AT_LATEST in pages of 10 over a
+// resharded 128-shard stream listed the 128 open shards). The token's
+// cursor is "index" or "index,type[,timestampUnixNano]"; AFTER_SHARD_ID
+// needs no more than the index, which is already past the filter's shard.
+
+// shardsCursor is the cursor after shard index under filter f (nil: none).
+func shardsCursor(index int, f *shardFilter) string {
+	cursor := strconv.Itoa(index)
+	if f == nil || f.Type == "AFTER_SHARD_ID" {
+		return cursor
+	}
+	cursor += "," + f.Type
+	if f.Timestamp != nil {
+		cursor += "," + strconv.FormatInt(f.Timestamp.t.UnixNano(), 10)
+	}
+	return cursor
+}
+
+// parseShardsCursor reverses shardsCursor; ok is false for a cursor it
+// did not write.
+func parseShardsCursor(cursor string) (index int, f *shardFilter, ok bool) {
+	fields := strings.Split(cursor, ",")
+	index, err := strconv.Atoi(fields[0])
+	if err != nil || index < -1 || len(fields) > 3 {
+		return 0, nil, false
+	}
+	if len(fields) == 1 {
+		return index, nil, true
+	}
+	f = &shardFilter{Type: fields[1]}
+	switch f.Type {
+	case "AT_TRIM_HORIZON", "FROM_TRIM_HORIZON", "AT_LATEST":
+		return index, f, len(fields) == 2
+	case "AT_TIMESTAMP", "FROM_TIMESTAMP":
+		if len(fields) != 3 {
+			return 0, nil, false
+		}
+		nanos, err := strconv.ParseInt(fields[2], 10, 64)
+		if err != nil {
+			return 0, nil, false
+		}
+		f.Timestamp = &timestamp{t: time.Unix(0, nanos)}
+		return index, f, true
+	}
+	return 0, nil, false
 }
 
 // shardsAfterIn returns the shards of a filtered (index-sorted) list whose
@@ -131,8 +189,14 @@ func filterShards(info *engine.StreamInfo, f *shardFilter, now time.Time) ([]eng
 		return info.Shards, nil
 	}
 	var out []engine.ShardInfo
-	openAt := func(sh engine.ShardInfo, t time.Time) bool {
-		return !sh.Created.After(t) && (sh.Open() || sh.Closed.After(t))
+	// The documented bounds are inclusive: AT_TIMESTAMP lists the shards
+	// "whose start timestamp is less than or equal to the given timestamp
+	// and end timestamp is greater than or equal to the given timestamp or
+	// still open", FROM_TIMESTAMP "all closed shards whose end timestamp is
+	// greater than or equal to the given timestamp and also all open
+	// shards" (botocore ShardFilter.Type).
+	endsAtOrAfter := func(sh engine.ShardInfo, t time.Time) bool {
+		return sh.Open() || !sh.Closed.Before(t)
 	}
 	switch f.Type {
 	case "AFTER_SHARD_ID":
@@ -163,20 +227,28 @@ func filterShards(info *engine.StreamInfo, f *shardFilter, now time.Time) ([]eng
 		if f.Timestamp == nil {
 			return nil, invalidArgument("Timestamp must be specified for the " + f.Type + " filter type.")
 		}
-		t := f.Timestamp.t
-		if t.Before(info.Created) {
-			t = info.Created
-		}
-		if t.After(now) {
-			t = now
-		}
+		t := filterTime(info, f.Timestamp.t, now)
 		for _, sh := range info.Shards {
-			if openAt(sh, t) || (f.Type == "FROM_TIMESTAMP" && sh.Created.After(t)) {
+			if endsAtOrAfter(sh, t) && (f.Type == "FROM_TIMESTAMP" || !sh.Created.After(t)) {
 				out = append(out, sh)
 			}
 		}
 	}
 	return out, nil
+}
+
+// filterTime is the time an AT_TIMESTAMP or FROM_TIMESTAMP filter
+// applies at: t, but no earlier than the stream's creation (FROM_TIMESTAMP
+// "is corrected to TRIM_HORIZON") and no later than now (no shard has
+// changed since).
+func filterTime(info *engine.StreamInfo, t, now time.Time) time.Time {
+	if t.Before(info.Created) {
+		t = info.Created
+	}
+	if t.After(now) {
+		t = now
+	}
+	return t
 }
 
 func retained(info *engine.StreamInfo, index int) bool {

@@ -243,7 +243,11 @@ func writeShard(e *encoder, info *engine.StreamInfo, sh *engine.ShardInfo) {
 	e.key("StartingSequenceNumber")
 	e.strBytes(appendSequenceNumber(buf[:0], streamSeq(info, sh.Index, sh.StartSeq)))
 	if !sh.Open() {
-		end := sh.EndSeq - 1
+		// The last record's number; a shard closed without records (a
+		// split child merged at once, an UpdateShardCount intermediate)
+		// ends where it starts. AWS's ending numbers are never below the
+		// starting ones (they encode the close time), and EndSeq-1 would be.
+		end := max(sh.EndSeq-1, sh.StartSeq)
 		e.key("EndingSequenceNumber")
 		e.strBytes(appendSequenceNumber(buf[:0], streamSeq(info, sh.Index, end)))
 	}
