@@ -28,6 +28,8 @@ import (
 //     tag key and value lengths and tag key lists were reported per element
 //     under made-up member names; tags with characters AWS refuses were
 //     stored;
+//   - UpdateShardCount beyond twice the open shards answered "Rate
+//     exceeded." instead of AWS's text;
 //   - SplitShard and MergeShards rendered the engine's reasons ("ShardToSplit:
 //     shard 0 in stream \"s\" …", "… is outside the hash key range") and
 //     GetShardIterator's not-found text.
@@ -168,6 +170,8 @@ func TestAWSErrorMessages(t *testing.T) {
 		{name: "merge shards that do not touch", op: "MergeShards", in: map[string]any{"StreamName": "s", "ShardToMerge": "shardId-000000000002", "AdjacentShardToMerge": "shardId-000000000001"},
 			code: "InvalidArgumentException", message: "Shards shardId-000000000002 and shardId-000000000001 in stream s under account " + account +
 				" are not an adjacent pair of shards eligible for merging"},
+		{name: "UpdateShardCount above double", op: "UpdateShardCount", in: map[string]any{"StreamName": "s", "TargetShardCount": 7, "ScalingType": "UNIFORM_SCALING"},
+			code: "LimitExceededException", message: "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: 3, Target shard count: 7"},
 		{name: "merge an unknown shard", op: "MergeShards", in: map[string]any{"StreamName": "s", "ShardToMerge": "shardId-000000000002", "AdjacentShardToMerge": "shardId-000000000042"},
 			code: "ResourceNotFoundException", message: "Could not find shard shardId-000000000042 in stream s under account " + account + "."},
 	}

@@ -381,6 +381,13 @@ func (s *Service) updateShardCount(c *call) error {
 	}
 	current := st.Info().OpenShards
 	if err := st.UpdateShardCount(int(*in.TargetShardCount)); err != nil {
+		if errors.Is(err, engine.ErrLimitExceeded) {
+			// The engine words the scaling bounds as AWS does ("UpdateShardCount
+			// cannot scale up over double your current open shard count. ...",
+			// kinesalite actions/updateShardCount.js); the generic table
+			// message would be "Rate exceeded."
+			return errLimitExceeded.WithMessage(strings.TrimPrefix(err.Error(), engine.ErrLimitExceeded.Error()+": "))
+		}
 		return streamError(err, t.ns, t.name)
 	}
 	e := &c.out
