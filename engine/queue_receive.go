@@ -271,6 +271,10 @@ func (q *Queue) scanRecordLocked(call *receiveCall, rec *segment.Record) (bool, 
 		return false, segment.ErrStop // stall the cursor until some are due
 	}
 	st := vs.track(seq, sentAt, sched.delayUntil, sched.groupID, call.now)
+	// A message moved here by dead-letter redrive starts at the receive
+	// state it had in its source (key block version 3).
+	st.receiveBase = sched.receiveCount
+	st.receiveCount, st.firstReceivedAt = sched.receiveCount, sched.firstReceivedAt
 	if found {
 		st.receiveCount = persisted.receiveCount
 		st.firstReceivedAt = persisted.firstReceivedAt
@@ -286,7 +290,7 @@ func (q *Queue) scanRecordLocked(call *receiveCall, rec *segment.Record) (bool, 
 		vs.queueReady(st)
 		return true, nil
 	}
-	if call.maxReceive > 0 && st.receiveCount >= call.maxReceive {
+	if call.maxReceive > 0 && st.receivesHere() >= call.maxReceive {
 		return false, q.startMoveLocked(call, st, rec)
 	}
 	if err := q.deliverLocked(call, st, rec); err != nil {
@@ -336,7 +340,7 @@ func (q *Queue) deliverTrackedLocked(call *receiveCall, st *msgState) error {
 			return segment.ErrStop
 		}
 		found = true
-		if call.maxReceive > 0 && st.receiveCount >= call.maxReceive {
+		if call.maxReceive > 0 && st.receivesHere() >= call.maxReceive {
 			return q.startMoveLocked(call, st, rec)
 		}
 		return q.deliverLocked(call, st, rec)

@@ -11,13 +11,17 @@ import (
 // compact binary "key block" below, Timestamp is the append time. The
 // FIFO sequence number is not stored: it derives from the log seq.
 //
-// Key block, versions 1 and 2 (on-disk format: never change; a new layout
-// gets a new version byte):
+// Key block, versions 1, 2 and 3 (on-disk format: never change; a new
+// layout gets a new version byte):
 //
-//	version      u8   = 1 or 2
+//	version      u8   = 1, 2 or 3
 //	flags        u8   bit set of the optional fields below, in this order
 //	message id   16 bytes (UUID)
-//	[digest]     16 bytes: the sender's body digest   version 2 only
+//	[v3flags]    u8   version 3 only: bit 0 (rec3Digest) = a digest follows;
+//	                  the other bits are zero
+//	[digest]     16 bytes: the sender's body digest   version 2; version 3 if rec3Digest
+//	[receives]   uvarint >= 1: receives before a dead-letter move       version 3 only
+//	[firstRecv]  uvarint unix nanoseconds > 0: the first of those        version 3 only
 //	[delayUntil] uvarint unix nanoseconds     flag recDelay
 //	[sentAt]     uvarint unix nanoseconds     flag recSent (original send time of a moved message)
 //	[groupID]    str                          flag recGroup
@@ -31,12 +35,26 @@ import (
 //	attrs = uvarint count (1..recordAttrsMax), then per attribute:
 //	        str name, str dataType, u8 kind (0 string, 1 binary), str value
 //
+// Version 1 is written for a message without a digest, version 2 for one
+// with a digest. Version 3 is written only by dead-letter redrive (a
+// receive past MaxReceiveCount, redrive.go): it carries the message's
+// receive count and first receive time from the source queue, because
+// AWS's ApproximateReceiveCount counts receives "across all queues" and
+// ApproximateFirstReceiveTimestamp keeps the first receive in the source
+// (NOTES-queue.md has the evidence). The count lives in the record, not
+// in the index, so it survives a restart between the move and the first
+// receive from the dead-letter queue. Sends never write version 3, so
+// their records stay byte for byte as before. The flags byte has no free
+// bit, hence the version 3 flags byte for what follows the id.
+//
 // Decoding is strict: unknown flags, trailing bytes, out-of-range lengths
 // and counts, and empty optional fields whose flag is set are errors.
 type messageRecord struct {
 	id               [16]byte
 	digest           [16]byte // the sender's body digest, if hasDigest
-	hasDigest        bool     // version 2
+	hasDigest        bool     // version 2, or version 3 with rec3Digest
+	receiveCount     uint32   // receives before a dead-letter move (version 3); 0 = none
+	firstReceivedAt  int64    // unix nanoseconds: the first of them (version 3)
 	delayUntil       int64    // unix nanoseconds; 0 = not delayed
 	sentAt           int64    // unix nanoseconds; 0 = the record timestamp
 	groupID          string
@@ -52,6 +70,10 @@ const (
 	// recordVersion2 adds the body digest (SendMessage.BodyDigest) after
 	// the message id; written whenever the sender supplies one.
 	recordVersion2 = 2
+	// recordVersion3 adds the receive count and first receive time of a
+	// message moved by dead-letter redrive, after the id and the optional
+	// digest (flagged in a second flags byte).
+	recordVersion3 = 3
 
 	recDelay    = 1 << 0
 	recSent     = 1 << 1
@@ -61,6 +83,9 @@ const (
 	recAttrs    = 1 << 5
 	recSystem   = 1 << 6
 	recDLSource = 1 << 7
+
+	// rec3Digest is the only bit of the version 3 flags byte.
+	rec3Digest = 1 << 0
 
 	// recordAttrsMax bounds attributes per list; AWS allows 10 user
 	// attributes, the slack admits system attributes and future ones.
@@ -103,11 +128,25 @@ func appendMessageRecord(dst []byte, m *messageRecord) []byte {
 	if m.deadLetterSource != nil {
 		flags |= recDLSource
 	}
-	if m.hasDigest {
+	switch {
+	case m.receiveCount > 0:
+		var flags3 byte
+		if m.hasDigest {
+			flags3 |= rec3Digest
+		}
+		dst = append(dst, recordVersion3, flags)
+		dst = append(dst, m.id[:]...)
+		dst = append(dst, flags3)
+		if m.hasDigest {
+			dst = append(dst, m.digest[:]...)
+		}
+		dst = binary.AppendUvarint(dst, uint64(m.receiveCount))
+		dst = binary.AppendUvarint(dst, uint64(m.firstReceivedAt))
+	case m.hasDigest:
 		dst = append(dst, recordVersion2, flags)
 		dst = append(dst, m.id[:]...)
 		dst = append(dst, m.digest[:]...)
-	} else {
+	default:
 		dst = append(dst, recordVersion1, flags)
 		dst = append(dst, m.id[:]...)
 	}
@@ -254,6 +293,21 @@ func (r *recordReader[T]) positiveInt64() int64 {
 	return int64(v)
 }
 
+// receiveState reads the receive count (1 to 2^32-1) and first receive
+// time (positive) of a version 3 key block.
+func (r *recordReader[T]) receiveState() (uint32, int64) {
+	count := r.uvarint()
+	if r.err == nil && (count == 0 || count > 1<<32-1) {
+		r.fail("receive count out of range")
+		return 0, 0
+	}
+	first := r.positiveInt64()
+	if r.err != nil {
+		return 0, 0
+	}
+	return uint32(count), first
+}
+
 func (r *recordReader[T]) bytes() T {
 	var none T
 	n := r.uvarint()
@@ -367,7 +421,7 @@ func decodeRecord[T recordBytes](key T, m *messageRecord, a *decodeArena) error 
 	*m = messageRecord{}
 	r := recordReader[T]{buf: key}
 	version := r.byte1()
-	if r.err == nil && version != recordVersion1 && version != recordVersion2 {
+	if r.err == nil && (version < recordVersion1 || version > recordVersion3) {
 		return fmt.Errorf("%w: version %d", errRecordMalformed, version)
 	}
 	flags := r.byte1()
@@ -381,7 +435,18 @@ func decodeRecord[T recordBytes](key T, m *messageRecord, a *decodeArena) error 
 		m.id[i] = key[r.off+i]
 	}
 	r.off += 16
-	if version == recordVersion2 {
+	hasDigest := version == recordVersion2
+	if version == recordVersion3 {
+		flags3 := r.byte1()
+		if r.err == nil && flags3&^rec3Digest != 0 {
+			r.fail("unknown version 3 flags")
+		}
+		if r.err != nil {
+			return r.err
+		}
+		hasDigest = flags3&rec3Digest != 0
+	}
+	if hasDigest {
 		if len(key)-r.off < 16 {
 			r.fail("short body digest")
 			return r.err
@@ -391,6 +456,9 @@ func decodeRecord[T recordBytes](key T, m *messageRecord, a *decodeArena) error 
 		}
 		m.hasDigest = true
 		r.off += 16
+	}
+	if version == recordVersion3 {
+		m.receiveCount, m.firstReceivedAt = r.receiveState()
 	}
 	if flags&recDelay != 0 {
 		m.delayUntil = r.positiveInt64()
@@ -430,6 +498,10 @@ type recordSchedule struct {
 	delayUntil int64  // 0 = not delayed
 	sentAt     int64  // 0 = the record timestamp
 	groupID    []byte // borrowed from the key block; nil if none
+	// receiveCount and firstReceivedAt: the receive state a dead-letter
+	// move carried over (version 3); 0 = none.
+	receiveCount    uint32
+	firstReceivedAt int64
 }
 
 // peekRecordSchedule decodes the schedule fields of a key block without
@@ -438,16 +510,31 @@ func peekRecordSchedule(key []byte) (recordSchedule, error) {
 	var s recordSchedule
 	r := recordReader[[]byte]{buf: key}
 	version := r.byte1()
-	if r.err == nil && version != recordVersion1 && version != recordVersion2 {
+	if r.err == nil && (version < recordVersion1 || version > recordVersion3) {
 		return s, fmt.Errorf("%w: version %d", errRecordMalformed, version)
 	}
 	flags := r.byte1()
 	r.off += 16
-	if version == recordVersion2 {
-		r.off += 16 // body digest
-	}
 	if r.err == nil && r.off > len(key) {
 		r.fail("short message id")
+	}
+	switch version {
+	case recordVersion2:
+		r.off += 16 // body digest
+	case recordVersion3:
+		flags3 := r.byte1()
+		if r.err == nil && flags3&^rec3Digest != 0 {
+			r.fail("unknown version 3 flags")
+		}
+		if flags3&rec3Digest != 0 {
+			r.off += 16
+		}
+	}
+	if r.err == nil && r.off > len(key) {
+		r.fail("short body digest")
+	}
+	if version == recordVersion3 {
+		s.receiveCount, s.firstReceivedAt = r.receiveState()
 	}
 	if flags&recDelay != 0 {
 		s.delayUntil = r.positiveInt64()

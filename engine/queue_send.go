@@ -291,8 +291,9 @@ func firstDedupKey(keys []string, key string) int {
 }
 
 // appendMoved appends messages moved from another queue (dead-letter
-// redrive, move tasks), keeping their message id and original send time.
-// The caller has entered the DB.
+// redrive, move tasks), keeping their message id and original send time;
+// a redriven message also keeps its receive state (key block version 3,
+// redrive.go). The caller has entered the DB.
 func (q *Queue) appendMoved(recs []messageRecord, bodies [][]byte) error {
 	q.mu.Lock()
 	closed := q.mu.closed

@@ -12,10 +12,20 @@ import (
 // message's MaxReceiveCount moves it instead. The message is marked moving
 // (not deliverable, its FIFO group stays locked) under the queue lock; after
 // the lock is released the receive appends it to the dead-letter queue
-// (keeping message id, attributes and original send time, and recording
-// the source queue), then deletes it from the source. A crash between the
-// two leaves the message in both queues (at-least-once), never in neither.
-// If the append fails the message becomes visible again.
+// (keeping message id, attributes, original send time, receive count and
+// first receive time, and recording the source queue), then deletes it
+// from the source. A crash between the two leaves the message in both
+// queues (at-least-once), never in neither. If the append fails the
+// message becomes visible again.
+//
+// Receive state across moves, as AWS shows it (evidence in
+// NOTES-queue.md): after MaxReceiveCount = N receives in the source, the
+// first receive from the dead-letter queue reports ApproximateReceiveCount
+// N+1 and the source's ApproximateFirstReceiveTimestamp; the key block
+// (version 3) carries both, so a restart in between keeps them. The
+// dead-letter queue's own redrive policy, if any, counts only the receives
+// in that queue (msgState.receiveBase). A move task's messages start
+// afresh (AWS: "considered new messages"): no receive state is carried.
 
 // moveSafetyTimeout is the deadline of a moving message: if the move never
 // completes (it always completes or aborts in the receive that started
@@ -54,6 +64,12 @@ func (q *Queue) queueMoveLocked(call *receiveCall, st *msgState, payload []byte,
 	rec := call.rec
 	rec.sentAt = st.sentAt
 	rec.deadLetterSource = source
+	// Redrive (a source) carries the receive state; a move task starts it
+	// afresh. call.rec may hold the state of an earlier move: overwrite.
+	rec.receiveCount, rec.firstReceivedAt = 0, 0
+	if source != nil && st.receiveCount > 0 && st.firstReceivedAt > 0 {
+		rec.receiveCount, rec.firstReceivedAt = st.receiveCount, st.firstReceivedAt
+	}
 	call.moves = append(call.moves, pendingMove{
 		st:     st,
 		target: target,

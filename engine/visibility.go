@@ -56,11 +56,24 @@ type msgState struct {
 	deadline        int64 // inflight: visibility deadline; delayed: due time
 	receivedAt      int64 // start of the current delivery (12 h limit)
 	firstReceivedAt int64
-	receiveCount    uint32 // deliveries so far; the current receipt's generation
+	receiveCount    uint32 // deliveries so far, from receiveBase; the current receipt's generation
 	status          uint8
 	heapIndex       int32 // index in vstate.deadlines, -1 if absent
-	group           *fifoGroup
-	readyQueued     bool // standard: present in vstate.ready
+	// receiveBase is the receive count a dead-letter move brought in
+	// (key block version 3): receiveCount starts there, and redrive of
+	// this queue counts only the receives past it.
+	receiveBase uint32
+	group       *fifoGroup
+	readyQueued bool // standard: present in vstate.ready
+}
+
+// receivesHere is how many times st was received in this queue (what its
+// redrive policy counts).
+func (st *msgState) receivesHere() uint32 {
+	if st.receiveCount < st.receiveBase {
+		return 0 // cannot happen: receiveCount starts at receiveBase
+	}
+	return st.receiveCount - st.receiveBase
 }
 
 // fifoGroup is one FIFO message group: its tracked messages in seq order.

@@ -15,6 +15,12 @@ package sqs
 // MD5OfMessageAttributes covers the attributes returned (after the
 // MessageAttributeNames filter), as SQS computes it.
 //
+// A message moved by redrive keeps counting in its dead-letter queue, as
+// in AWS ("received across all queues"): after maxReceiveCount N receives
+// in the source, its first receive from the dead-letter queue reports
+// ApproximateReceiveCount N+1 and the source's SentTimestamp and
+// ApproximateFirstReceiveTimestamp.
+//
 // Differences from AWS: a long poll returns as soon as any message is
 // available (AWS may wait to fill MaxNumberOfMessages); SenderId is the
 // sender's account id.
