@@ -217,9 +217,12 @@ func TestQueueDeadLetter(t *testing.T) {
 		if err != nil || len(tasks) != 1 || tasks[0].Handle != handle || tasks[0].Status != MoveTaskCompleted || tasks[0].Moved != 1 {
 			t.Fatalf("ListMoveTasks: %+v %v", tasks, err)
 		}
+		// A moved-back message is a new message (AWS: a new message id and
+		// enqueue time), with the same body and no dead-letter source.
 		back := receive(t, src, 1, time.Second)
-		if len(back) != 1 || back[0].MessageID != res[0].MessageID || back[0].DeadLetterSource != nil {
-			t.Fatalf("moved back: %+v", back)
+		if len(back) != 1 || back[0].MessageID == res[0].MessageID || string(back[0].Body) != "poison" ||
+			back[0].DeadLetterSource != nil || !back[0].SentTimestamp.After(msgs[0].SentTimestamp) {
+			t.Fatalf("moved back: %+v (sent as %+v)", back, res[0])
 		}
 		if _, err := e.db.CancelMoveTask(handle); err == nil {
 			t.Fatalf("cancel of a completed task succeeded")

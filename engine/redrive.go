@@ -25,7 +25,8 @@ import (
 // (version 3) carries both, so a restart in between keeps them. The
 // dead-letter queue's own redrive policy, if any, counts only the receives
 // in that queue (msgState.receiveBase). A move task's messages start
-// afresh (AWS: "considered new messages"): no receive state is carried.
+// afresh (AWS: "considered new messages"): a new message id, the move as
+// their send time, and no receive state.
 
 // moveSafetyTimeout is the deadline of a moving message: if the move never
 // completes (it always completes or aborts in the receive that started
@@ -69,6 +70,14 @@ func (q *Queue) queueMoveLocked(call *receiveCall, st *msgState, payload []byte,
 	rec.receiveCount, rec.firstReceivedAt = 0, 0
 	if source != nil && st.receiveCount > 0 && st.firstReceivedAt > 0 {
 		rec.receiveCount, rec.firstReceivedAt = st.receiveCount, st.firstReceivedAt
+	}
+	if source == nil {
+		// A move task's message is a new message in its destination (AWS:
+		// "All redriven messages are considered new messages with a new
+		// messageID and enqueueTime"): a new id, and its send time (and so
+		// its retention) is the append.
+		rec.id = newMessageID()
+		rec.sentAt = 0
 	}
 	call.moves = append(call.moves, pendingMove{
 		st:     st,

@@ -94,11 +94,16 @@ func TestRedriveCarriesReceiveState(t *testing.T) {
 			t.Fatal(err)
 		}
 		synctest.Wait()
+		movedAt := time.Now()
 		time.Sleep(time.Second)
-		moveTime := time.Now()
+		receivedAt := time.Now()
+		// A new message there (AWS: "considered new messages with a new
+		// messageID and enqueueTime"): new id, sent at the move, first
+		// received now, count 1.
 		got := receive(t, e.queue("src"), 1, 0)
-		if len(got) != 1 || got[0].ReceiveCount != 1 || !got[0].FirstReceiveTimestamp.Equal(moveTime) || got[0].MessageID != sent.MessageID {
-			t.Fatalf("after the move task: %+v, want count 1 first receive %v", got, moveTime)
+		if len(got) != 1 || got[0].ReceiveCount != 1 || !got[0].FirstReceiveTimestamp.Equal(receivedAt) ||
+			got[0].MessageID == sent.MessageID || !got[0].SentTimestamp.Equal(movedAt) {
+			t.Fatalf("after the move task: %+v, want count 1, first receive %v, sent %v, an id other than %s", got, receivedAt, movedAt, sent.MessageID)
 		}
 	})
 }

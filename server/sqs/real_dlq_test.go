@@ -239,8 +239,9 @@ func TestRealMoveTasks(t *testing.T) {
 	dlqARN := e.arn(dlq)
 	src := e.createQueue("src", map[string]string{"VisibilityTimeout": "0", "RedrivePolicy": redrivePolicy(dlqARN, 1)})
 	const n = 3
+	sentIDs := map[string]bool{}
 	for i := range n {
-		e.send(src, "m"+strconv.Itoa(i))
+		sentIDs[e.send(src, "m"+strconv.Itoa(i))] = true
 	}
 	// Each message: one receive, then the next receive moves it.
 	for i := range n {
@@ -273,6 +274,14 @@ func TestRealMoveTasks(t *testing.T) {
 	back := e.receive(src, 10, 0)
 	if got := bodies(back); len(got) != n {
 		t.Fatalf("source after the move: %v", got)
+	}
+	// Moved messages are new messages (AWS: "All redriven messages are
+	// considered new messages with a new messageID and enqueueTime"):
+	// new ids, no dead-letter source, received once.
+	for _, m := range back {
+		if sentIDs[aws.ToString(m.MessageId)] || m.Attributes["DeadLetterQueueSourceArn"] != "" || m.Attributes["ApproximateReceiveCount"] != "1" {
+			t.Errorf("moved-back message %s: attributes %v, want a new id, count 1, no DeadLetterQueueSourceArn", aws.ToString(m.MessageId), m.Attributes)
+		}
 	}
 	if c := e.counts(dlq); c != [3]int{0, 0, 0} {
 		t.Errorf("dead-letter queue after the move: %v", c)

@@ -4,16 +4,14 @@ package sqs
 // (optional: each message's original source queue when absent),
 // MaxNumberOfMessagesPerSecond (1–500).
 //
-// A moved message starts afresh in its destination, as in AWS ("All
-// redriven messages are considered new messages"): ApproximateReceiveCount
-// counts from 0 again and ApproximateFirstReceiveTimestamp is its first
-// receive there.
+// A moved message is a new message in its destination, as in AWS ("All
+// redriven messages are considered new messages with a new messageID and
+// enqueueTime"): a new MessageId, SentTimestamp (and retention) from the
+// move, ApproximateReceiveCount from 0 and ApproximateFirstReceiveTimestamp
+// its first receive there.
 //
 // Differences from AWS: the task handle is the engine's opaque handle
-// rather than AWS's base64 JSON. A moved message keeps its MessageId and
-// SentTimestamp (so its retention counts from the original send); AWS
-// assigns "a new messageID and enqueueTime" and resets the retention
-// period.
+// rather than AWS's base64 JSON.
 
 import (
 	"strconv"
