@@ -109,6 +109,39 @@ func TestHTTP2PriorKnowledge(t *testing.T) {
 	}
 }
 
+// TestHTTP2SignedAuthority is a regression test. Bug story: the AWS SDK for
+// JavaScript v3 sends every Kinesis call over HTTP/2 (NodeHttp2Handler) and
+// there replaces host with the :authority pseudo-header, which it signs:
+// SignedHeaders=:authority;... . The SigV4 parser took ':' for a malformed
+// header name, so every JS SDK Kinesis call, SubscribeToShard included, got
+// 400 IncompleteSignatureException. Method: that exact Authorization header
+// over h2c must reach the handler.
+func TestHTTP2SignedAuthority(t *testing.T) {
+	ts := startServer(t, Config{}, streamingService(make(chan error, 3)))
+	transport := &http.Transport{Protocols: new(http.Protocols)}
+	transport.Protocols.SetUnencryptedHTTP2(true)
+	defer transport.CloseIdleConnections()
+	req, err := http.NewRequest("POST", ts.url+"/", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Amz-Target", "Kinesis_20131202.Plain")
+	req.Header.Set("Content-Type", awsproto.ContentTypeJSON11)
+	req.Header.Set("X-Test-Proto", "h2")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=test/20261128/us-east-1/kinesis/aws4_request, "+
+		"SignedHeaders=:authority;amz-sdk-invocation-id;amz-sdk-request;content-length;content-type;x-amz-content-sha256;x-amz-date;x-amz-target;x-amz-user-agent, "+
+		"Signature="+strings.Repeat("ab", 32))
+	resp, err := (&http.Client{Transport: transport}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 || string(body) != `{"Proto":"h2"}` {
+		t.Fatalf("got %s %d %s", resp.Proto, resp.StatusCode, body)
+	}
+}
+
 // TestStreamLeavesWriteDeadline is a regression test. Bug story: a Kinesis
 // subscription extends the connection's write deadline by a few heartbeats
 // before each event. When a short subscription ended, that per-event

@@ -34,8 +34,10 @@ type Signature struct {
 	Algorithm  string
 	Credential Credential
 	// SignedHeaders is the header names as signed: lower case, separated
-	// by ';', each checked to be a header token. Kept as one string: the
-	// request path only validates it, and splitting it allocated per request.
+	// by ';', each checked to be a header token or an HTTP/2 pseudo-header
+	// (":authority", as the JS SDK signs it over HTTP/2). Kept as one
+	// string: the request path only validates it, and splitting it
+	// allocated per request.
 	SignedHeaders string
 	Signature     string // lower-case hex
 	Presigned     bool
@@ -123,7 +125,13 @@ func (sig *Signature) fill(credential, signedHeaders, signature string) error {
 		return incompleteSignature("empty SignedHeaders")
 	}
 	for name := range strings.SplitSeq(signedHeaders, ";") {
-		if name == "" || !isHeaderToken(name) {
+		// Over HTTP/2 the JS SDK v3 (NodeHttp2Handler, which its Kinesis
+		// client uses for every call) replaces host with the :authority
+		// pseudo-header and signs that: SignedHeaders=:authority;... . AWS
+		// accepts it (it is the SDK's default), so one leading ':' is
+		// allowed; the name must still be a non-empty token after it.
+		token := strings.TrimPrefix(name, ":")
+		if token == "" || !isHeaderToken(token) {
 			return incompleteSignature("malformed SignedHeaders")
 		}
 	}

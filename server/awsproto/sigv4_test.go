@@ -26,6 +26,14 @@ func TestParseAuthorization(t *testing.T) {
 		{"sigv4a", "AWS4-ECDSA-P256-SHA256 Credential=AKID/20240101/sns/aws4_request, SignedHeaders=host;x-amz-region-set, Signature=3045",
 			Signature{Algorithm: AlgorithmSigV4A, Credential: Credential{"AKID", "20240101", "", "sns"},
 				SignedHeaders: "host;x-amz-region-set", Signature: "3045"}, true},
+		// Exactly what @aws-sdk/client-kinesis 3.967.0 sends over HTTP/2
+		// (NodeHttp2Handler): host is replaced by the signed :authority.
+		{"js sdk over http2", "AWS4-HMAC-SHA256 Credential=test/20261128/us-east-1/kinesis/aws4_request, SignedHeaders=:authority;amz-sdk-invocation-id;amz-sdk-request;content-length;content-type;x-amz-content-sha256;x-amz-date;x-amz-target;x-amz-user-agent, Signature=" + sig64,
+			Signature{Algorithm: AlgorithmSigV4, Credential: Credential{"test", "20261128", "us-east-1", "kinesis"},
+				SignedHeaders: ":authority;amz-sdk-invocation-id;amz-sdk-request;content-length;content-type;x-amz-content-sha256;x-amz-date;x-amz-target;x-amz-user-agent", Signature: sig64}, true},
+		{"lone colon header", "AWS4-HMAC-SHA256 Credential=a/20240101/r/s/aws4_request, SignedHeaders=:;host, Signature=00", Signature{}, false},
+		{"double colon header", "AWS4-HMAC-SHA256 Credential=a/20240101/r/s/aws4_request, SignedHeaders=::authority, Signature=00", Signature{}, false},
+		{"colon inside header", "AWS4-HMAC-SHA256 Credential=a/20240101/r/s/aws4_request, SignedHeaders=host:x, Signature=00", Signature{}, false},
 		{"sigv2", "AWS AKID:c2ln", Signature{}, false},
 		{"no components", "AWS4-HMAC-SHA256", Signature{}, false},
 		{"missing signature", "AWS4-HMAC-SHA256 Credential=a/20240101/r/s/aws4_request, SignedHeaders=host", Signature{}, false},
