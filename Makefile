@@ -1,11 +1,14 @@
 # Sluice build, test and CI entry points. Needs only Go, Python 3 with boto3
-# and the AWS CLI (for the smoke suite); tools are installed under bin/tools.
+# and the AWS CLI (for the smoke suite); tools are installed under bin/tools,
+# Node.js 18+ and npm (for smoke-js) from Debian's packages when missing.
 #
 #   make build      bin/sluice
 #   make run        build, then serve on :4566 with data in ./sluice-data
-#   make test       format check, vet, staticcheck, go test -race, smoke suite
+#   make test       format check, vet, staticcheck, go test -race, smoke suites
 #   make testrace   go test -race only
 #   make smoke      build, then the Python smoke suite against bin/sluice
+#   make smoke-js   build, then the AWS SDK for JavaScript v3 smoke suite
+#                   (tests/smoke-js, node:test) against bin/sluice
 #   make fuzz       every fuzz target (of FUZZPKGS) for FUZZTIME (default 10s)
 #   make bench      every Go benchmark
 #   make lint       format check, vet, staticcheck
@@ -31,7 +34,7 @@ DATA        ?= ./sluice-data
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK         := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 
-.PHONY: all build run test unit testrace smoke fuzz bench lint fmtcheck vet staticcheck clean
+.PHONY: all build run test unit testrace smoke smoke-js fuzz bench lint fmtcheck vet staticcheck clean
 
 all: build
 
@@ -41,7 +44,7 @@ build:
 run: build
 	$(BIN)/sluice serve --addr $(ADDR) --data $(DATA)
 
-test: lint testrace smoke
+test: lint testrace smoke smoke-js
 
 # Tests with invariant checks compiled in, without the race detector.
 unit:
@@ -52,6 +55,26 @@ testrace:
 
 smoke: build
 	$(PYTHON) tests/smoke/run.py --binary $(BIN)/sluice
+
+# The JS SDK suite needs node >= $(NODE_MIN_MAJOR) and npm: when either is
+# missing (or node is older), Debian's nodejs and npm are installed with
+# apt-get (through sudo unless root). Packages come from the committed
+# tests/smoke-js/package-lock.json via `npm ci`, cached under .cache/npm.
+NODE_MIN_MAJOR := 18
+NPM_CACHE      := $(CURDIR)/.cache/npm
+
+smoke-js: build
+	@major="$$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"; \
+	if [ "$$major" -lt $(NODE_MIN_MAJOR) ] || ! command -v npm >/dev/null 2>&1; then \
+		echo "smoke-js: node $$major (want >= $(NODE_MIN_MAJOR)) or npm missing: installing Debian's nodejs and npm"; \
+		sudo=""; if [ "$$(id -u)" -ne 0 ]; then sudo=sudo; fi; \
+		$$sudo apt-get update -qq; \
+		$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; \
+		major="$$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"; \
+		if [ "$$major" -lt $(NODE_MIN_MAJOR) ]; then echo "smoke-js: node $$major is too old after apt-get" >&2; exit 1; fi; \
+	fi
+	cd tests/smoke-js && npm ci --no-audit --no-fund --prefer-offline --loglevel=error --cache $(NPM_CACHE)
+	node tests/smoke-js/run.mjs --binary $(BIN)/sluice
 
 lint: fmtcheck vet staticcheck
 
