@@ -95,6 +95,11 @@ func (q *Queue) deliverGroupLocked(call *receiveCall, g *fifoGroup) error {
 		if st.status == statusMoving {
 			break // the group stays locked until the move completes
 		}
+		if st.status == statusVisible {
+			// Left where it was (a move task found no destination for
+			// it): the messages after it must wait for it.
+			break
+		}
 	}
 	vs.offerGroup(g)
 	return nil

@@ -21,7 +21,8 @@ import (
 // goroutine; CancelMoveTask, DeleteQueue of its source and Close stop it.
 // Messages are taken through the receive path (so order, FIFO groups and
 // retention apply), appended to the destination and then deleted from the
-// dead-letter queue: a crash in between duplicates, never loses.
+// dead-letter queue: a crash in between duplicates, never loses (both
+// copies carry the same new message id, movedMessageID).
 //
 // Task records live in the index under the source queue (queue_meta.go):
 // written synced at start, at a cancel and at the end, and unsynced after

@@ -437,3 +437,75 @@ func TestMoveTaskResumeDropsOrphans(t *testing.T) {
 		}
 	})
 }
+
+// TestMoveTaskCrashDuplicateKeepsID checks the message id of a message a
+// move task moves twice because a crash came between its append to the
+// destination (synced) and its delete from the dead-letter queue (not yet
+// synced). The bug: a move task gave each move of a message a fresh random
+// id (3cf35d7: "a new message id"), so the resumed task's second copy of the
+// same dead-letter message had an id other than the first: at-least-once
+// delivery whose duplicate consumers cannot recognise by MessageId. Now the
+// new id derives from the dead-letter message (queue and log position), so
+// both copies carry the same new id, still different from the original.
+// Method: 20 messages in a DLQ, a task at 1 message per second (its first
+// batch of 10 runs at once), a crash keeping no unsynced data (the first
+// batch's dead-letter deletes are lost), the resumed task, then every copy
+// in the source grouped by body.
+func TestMoveTaskCrashDuplicateKeepsID(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e, fs := crashableEnv(t)
+		dlq, bodies := redrivenDLQ(t, e, 20)
+		originalIDs := map[string]string{}
+		for range 2 {
+			for _, m := range receive(t, e.queue("dlq"), 10, time.Second) {
+				originalIDs[string(m.Body)] = m.MessageID
+			}
+		}
+		if len(originalIDs) != len(bodies) {
+			t.Fatalf("%d ids of %d messages", len(originalIDs), len(bodies))
+		}
+		time.Sleep(time.Second)
+		if _, err := e.db.StartMoveTask(dlq, nil, 1); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		crashRestart(e, fs, 0)
+		synctest.Wait()
+		for i := 0; i < 5 && newestTask(t, e.db, dlq).Status == MoveTaskRunning; i++ {
+			time.Sleep(moveTaskStep)
+			synctest.Wait()
+		}
+		if got := newestTask(t, e.db, dlq); got.Status != MoveTaskCompleted {
+			t.Fatalf("task after the crash: %+v, want COMPLETED", got)
+		}
+		ids := map[string]map[string]int{}
+		copies := 0
+		for {
+			msgs := receive(t, e.queue("src"), 10, time.Hour)
+			if len(msgs) == 0 {
+				break
+			}
+			for _, m := range msgs {
+				b := string(m.Body)
+				if ids[b] == nil {
+					ids[b] = map[string]int{}
+				}
+				ids[b][m.MessageID]++
+				copies++
+			}
+		}
+		if copies <= len(bodies) {
+			t.Fatalf("%d copies of %d messages: the crash duplicated nothing, the test proves nothing", copies, len(bodies))
+		}
+		for _, b := range bodies {
+			if len(ids[b]) != 1 {
+				t.Errorf("message %s: ids %v, want one id for all its copies", b, ids[b])
+			}
+			for id := range ids[b] {
+				if id == originalIDs[b] {
+					t.Errorf("message %s kept its original id %s", b, id)
+				}
+			}
+		}
+	})
+}

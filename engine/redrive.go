@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -75,8 +77,10 @@ func (q *Queue) queueMoveLocked(call *receiveCall, st *msgState, payload []byte,
 		// A move task's message is a new message in its destination (AWS:
 		// "All redriven messages are considered new messages with a new
 		// messageID and enqueueTime"): a new id, and its send time (and so
-		// its retention) is the append.
-		rec.id = newMessageID()
+		// its retention) is the append. The id derives from this queue's
+		// record, so a move done again after a crash between its append and
+		// its delete here writes the same id (a recognisable duplicate).
+		rec.id = movedMessageID(q.entity, st.seq, rec.id)
 		rec.sentAt = 0
 	}
 	call.moves = append(call.moves, pendingMove{
@@ -86,6 +90,26 @@ func (q *Queue) queueMoveLocked(call *receiveCall, st *msgState, payload []byte,
 		body:   append([]byte(nil), payload...),
 	})
 }
+
+// movedMessageID is the new message id of the record at seq of queue
+// entity (with message id id) when a move task moves it: a version 4 style
+// UUID from a hash of the three, so that it differs from every other
+// message's and is the same every time that record is moved.
+func movedMessageID(entity, seq uint64, id [16]byte) [16]byte {
+	var in [len(movedIDDomain) + 16 + 16]byte
+	b := append(in[:0], movedIDDomain...)
+	b = binary.BigEndian.AppendUint64(b, entity)
+	b = binary.BigEndian.AppendUint64(b, seq)
+	b = append(b, id[:]...)
+	sum := sha256.Sum256(b)
+	var out [16]byte
+	copy(out[:], sum[:16])
+	out[6] = out[6]&0x0f | 0x40 // version 4, as newMessageID
+	out[8] = out[8]&0x3f | 0x80 // RFC 4122 variant
+	return out
+}
+
+const movedIDDomain = "sluice move task message id\x00"
 
 // performMoves appends the moves to their target queues and finishes them
 // in the source. It returns how many moved and the first failure. Called

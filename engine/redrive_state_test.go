@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -185,6 +186,59 @@ func TestMessageRecordVersionsSurviveRestart(t *testing.T) {
 				t.Errorf("record %d redelivered with count %d first %v, want %d %v", i,
 					m.ReceiveCount, m.FirstReceiveTimestamp, got[i].ReceiveCount+1, got[i].FirstReceiveTimestamp)
 			}
+		}
+	})
+}
+
+// TestMoveTaskFIFOGroupOrderOnMissingSource checks FIFO order when a move
+// task without a destination meets a message it cannot move. The bug: the
+// task left the group's head (sent to the dead-letter queue directly, so it
+// has no source) visible and went on to the next message of the same
+// group, moving it back to its source ahead of the head. Now delivery of a
+// group stops at a message left where it was, so nothing of the group
+// moves. Method: a FIFO source redriving to a FIFO DLQ; in group g the DLQ
+// holds first a message sent to it directly, then one redriven from the
+// source; a task with no destination fails and the redriven message must
+// still be in the DLQ, behind the head.
+func TestMoveTaskFIFOGroupOrderOnMissingSource(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e := newQEnv(t)
+		dlq := e.create("dlq.fifo", DefaultQueueAttributes(true))
+		dlqRef := QueueRef{Namespace: testNS, Name: "dlq.fifo"}
+		attrs := DefaultQueueAttributes(true)
+		attrs.Redrive = &RedrivePolicy{DeadLetterTarget: dlqRef, MaxReceiveCount: 1}
+		src := e.create("src.fifo", attrs)
+		send := func(q *Queue, body string) {
+			t.Helper()
+			res, err := q.Send(context.Background(), []SendMessage{{Body: []byte(body), GroupID: "g", DeduplicationID: body}})
+			if err != nil || res[0].Err != nil {
+				t.Fatalf("Send %s: %v %+v", body, err, res)
+			}
+		}
+		send(dlq, "direct")
+		send(src, "redriven")
+		if got := receive(t, src, 1, time.Second); len(got) != 1 {
+			t.Fatalf("source receive: %+v", got)
+		}
+		time.Sleep(time.Second)
+		if got := receive(t, src, 1, time.Second); len(got) != 0 {
+			t.Fatalf("second source receive delivered %q instead of moving it", bodiesOf(got))
+		}
+		if n := dlq.Counts().Visible; n != 2 {
+			t.Fatalf("%d messages in the DLQ, want 2", n)
+		}
+		if _, err := e.db.StartMoveTask(dlqRef, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if task := newestTask(t, e.db, dlqRef); task.Status != MoveTaskFailed || task.Failure != MoveTaskFailureUnknownSource {
+			t.Fatalf("task: %+v, want FAILED (unknown source)", task)
+		}
+		if got := receive(t, src, 1, time.Second); len(got) != 0 {
+			t.Fatalf("the task moved %q back ahead of the head of its group", bodiesOf(got))
+		}
+		if got := receive(t, dlq, 10, time.Second); len(got) != 2 || string(got[0].Body) != "direct" || string(got[1].Body) != "redriven" {
+			t.Fatalf("DLQ after the task: %q, want [direct redriven]", bodiesOf(got))
 		}
 	})
 }
