@@ -23,7 +23,8 @@ import (
 //	[receives]   uvarint >= 1: receives before a dead-letter move       version 3 only
 //	[firstRecv]  uvarint unix nanoseconds > 0: the first of those        version 3 only
 //	[delayUntil] uvarint unix nanoseconds     flag recDelay
-//	[sentAt]     uvarint unix nanoseconds     flag recSent (original send time of a moved message)
+//	[sentAt]     uvarint unix nanoseconds     flag recSent (send time of a moved message: the
+//	                                          original send for redrive, the move for a move task)
 //	[groupID]    str                          flag recGroup
 //	[dedupID]    str                          flag recDedup
 //	[senderID]   str                          flag recSender

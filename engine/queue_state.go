@@ -323,7 +323,11 @@ func (q *Queue) rebuildDedup() error {
 			if err := decodeMessageRecord(rec.Key, &m); err != nil {
 				return fmt.Errorf("queue %s seq %d: %w", q.ref, rec.Seq, err)
 			}
-			if m.dedupID != "" {
+			// Moved messages (dead-letter redrive, move tasks: the records
+			// with a recorded send time) never enter the dedup window, as
+			// appendMoved does not insert them while running: a producer's
+			// send is not dropped because a message of that id was moved.
+			if m.dedupID != "" && m.sentAt == 0 {
 				q.mu.dedup.insertSettled(dedupKey(scope, m.groupID, m.dedupID), m.id, rec.Seq, rec.Timestamp+int64(dedupInterval))
 			}
 			return nil

@@ -81,7 +81,9 @@ func (q *Queue) queueMoveLocked(call *receiveCall, st *msgState, payload []byte,
 		// record, so a move done again after a crash between its append and
 		// its delete here writes the same id (a recognisable duplicate).
 		rec.id = movedMessageID(q.entity, st.seq, rec.id)
-		rec.sentAt = 0
+		// sentAt stays recorded (recSent marks every moved record, which
+		// rebuildDedup relies on), now as the move's time.
+		rec.sentAt = call.now
 	}
 	call.moves = append(call.moves, pendingMove{
 		st:     st,

@@ -242,3 +242,69 @@ func TestMoveTaskFIFOGroupOrderOnMissingSource(t *testing.T) {
 		}
 	})
 }
+
+// TestMovedMessagesOutsideDedupWindow is a regression test. Bug story: a
+// message moved into a FIFO queue (dead-letter redrive, or a move task) did
+// not enter that queue's deduplication window while the DB ran, but the
+// window rebuilt at open from the log included it, so a producer's send
+// reusing its MessageDeduplicationId within 5 minutes of the move was
+// accepted before a restart and silently dropped as a duplicate after one.
+// Moved messages now stay out of the window either way. Method: two
+// messages are sent, then (6 minutes later, past the originals' window)
+// redriven to the DLQ, moved back by a move task, and redriven again;
+// after a reopen their dedup ids are sent again to the source (which got
+// the move task's copies) and to the DLQ (which holds the redriven ones).
+func TestMovedMessagesOutsideDedupWindow(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e := newQEnv(t)
+		dlq := e.create("dlq.fifo", DefaultQueueAttributes(true))
+		dlqRef := QueueRef{Namespace: testNS, Name: "dlq.fifo"}
+		attrs := DefaultQueueAttributes(true)
+		attrs.Redrive = &RedrivePolicy{DeadLetterTarget: dlqRef, MaxReceiveCount: 1}
+		src := e.create("src.fifo", attrs)
+		send := func(q *Queue, group, dedup string) SendResult {
+			t.Helper()
+			res, err := q.Send(context.Background(), []SendMessage{{Body: []byte(dedup), GroupID: group, DeduplicationID: dedup}})
+			if err != nil || res[0].Err != nil {
+				t.Fatalf("Send %s: %v %+v", dedup, err, res)
+			}
+			return res[0]
+		}
+		redriveAll := func() {
+			t.Helper()
+			if got := receive(t, src, 10, time.Second); len(got) != 2 {
+				t.Fatalf("receive before the redrive: %q", bodiesOf(got))
+			}
+			time.Sleep(2 * time.Second)
+			if got := receive(t, src, 10, time.Second); len(got) != 0 {
+				t.Fatalf("receive delivered %q instead of moving them", bodiesOf(got))
+			}
+			if n := dlq.Counts().Visible; n != 2 {
+				t.Fatalf("%d messages in the DLQ after the redrive, want 2", n)
+			}
+		}
+		send(src, "a", "to-source")
+		send(src, "b", "to-dlq")
+		time.Sleep(6 * time.Minute) // the original sends leave the window
+		redriveAll()
+		if _, err := e.db.StartMoveTask(dlqRef, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if n := src.Counts().Visible; n != 2 {
+			t.Fatalf("%d messages back in the source, want 2", n)
+		}
+		redriveAll()
+		e.reopen()
+		for _, c := range []struct{ queue, dedup string }{{"src.fifo", "to-source"}, {"dlq.fifo", "to-dlq"}} {
+			q := e.queue(c.queue)
+			before := q.Counts().Visible
+			if res := send(q, "again", c.dedup); res.Duplicate {
+				t.Fatalf("send of %s to %s after a restart was taken for a duplicate of a moved copy: %+v", c.dedup, c.queue, res)
+			}
+			if after := q.Counts().Visible; after != before+1 {
+				t.Fatalf("%s: %d visible after the send, want %d", c.queue, after, before+1)
+			}
+		}
+	})
+}
