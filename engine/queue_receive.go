@@ -151,7 +151,9 @@ func (q *Queue) tryReceive(call *receiveCall, start int64, w **waiter) ([]Receiv
 	}
 	call.waitUntil = start + int64(wait)
 	call.retention = int64(attrs.MessageRetention)
-	if attrs.Redrive != nil {
+	if attrs.Redrive != nil && call.take == nil {
+		// A move task takes messages out; it is no receive, so the
+		// queue's own redrive policy does not apply to what it takes.
 		call.maxReceive = uint32(attrs.Redrive.MaxReceiveCount)
 	}
 	vs := q.mu.vs

@@ -308,3 +308,47 @@ func TestMovedMessagesOutsideDedupWindow(t *testing.T) {
 		}
 	})
 }
+
+// TestMoveTaskIgnoresDLQRedrivePolicy is a regression test. Bug story: a
+// move task takes messages out of a dead-letter queue through the receive
+// path, and that path applied the DLQ's own redrive policy: a message
+// received in the DLQ as often as the DLQ's MaxReceiveCount was redriven
+// on to the next dead-letter queue instead of being moved back. A move
+// task is no receive; it now never redrives. Method: src → dlq → dlq2,
+// both MaxReceiveCount 1; a message reaches dlq, is received there once,
+// and a move task must return it to src, leaving dlq2 empty.
+func TestMoveTaskIgnoresDLQRedrivePolicy(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e := newQEnv(t)
+		dlq2 := e.create("dlq2", DefaultQueueAttributes(false))
+		dlq2Ref := QueueRef{Namespace: testNS, Name: "dlq2"}
+		dlqAttrs := DefaultQueueAttributes(false)
+		dlqAttrs.Redrive = &RedrivePolicy{DeadLetterTarget: dlq2Ref, MaxReceiveCount: 1}
+		dlq := e.create("dlq", dlqAttrs)
+		dlqRef := QueueRef{Namespace: testNS, Name: "dlq"}
+		srcAttrs := DefaultQueueAttributes(false)
+		srcAttrs.Redrive = &RedrivePolicy{DeadLetterTarget: dlqRef, MaxReceiveCount: 1}
+		src := e.create("src", srcAttrs)
+		sendBodies(t, src, "m")
+		for i, want := range []int{1, 0} {
+			if got := receive(t, src, 1, time.Second); len(got) != want {
+				t.Fatalf("source receive %d: %q, want %d messages", i, bodiesOf(got), want)
+			}
+			time.Sleep(2 * time.Second)
+		}
+		if got := receive(t, dlq, 1, time.Second); len(got) != 1 {
+			t.Fatalf("DLQ receive: %q", bodiesOf(got))
+		}
+		time.Sleep(2 * time.Second)
+		if _, err := e.db.StartMoveTask(dlqRef, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if c := dlq2.Counts(); c.Visible+c.InFlight != 0 {
+			t.Fatalf("the move task redrove the message to dlq2: %+v", c)
+		}
+		if got := receive(t, src, 1, time.Second); len(got) != 1 || string(got[0].Body) != "m" {
+			t.Fatalf("source after the move task: %q, want [m]", bodiesOf(got))
+		}
+	})
+}
