@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
@@ -54,6 +55,9 @@ func DecodeJSON(body []byte, v any) error {
 func serializationError(err error) *Error {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
+		if msg := awsTypeMessage(typeErr); msg != "" {
+			return ErrSerialization.WithMessage(msg)
+		}
 		field := typeErr.Field
 		if field == "" {
 			return ErrSerialization.WithMessage("Unexpected value type " + typeErr.Value + ".")
@@ -66,6 +70,34 @@ func serializationError(err error) *Error {
 	}
 	// base64 errors for blob members, invalid UTF-8 escapes and the like.
 	return ErrSerialization.WithMessage("The request body could not be deserialized.")
+}
+
+// awsTypeMessage words the type mismatches whose text AWS's JSON services
+// are known to send, or returns "". SQS answers a string where its model
+// has an integer with "STRING_VALUE can not be converted to an Integer"
+// (real responses quoted in async-aws/aws#1667 and symfony/symfony#53910,
+// 2024); a list or an object where a scalar belongs is "Start of list
+// found where not expected" / "Start of structure or map found where not
+// expected." (recorded from Kinesis by kinesalite, validations/index.js).
+func awsTypeMessage(e *json.UnmarshalTypeError) string {
+	if e.Type == nil {
+		return ""
+	}
+	kind := e.Type.Kind()
+	switch {
+	case e.Value == "array" && kind != reflect.Slice && kind != reflect.Array:
+		return "Start of list found where not expected"
+	case e.Value == "object" && kind != reflect.Struct && kind != reflect.Map:
+		return "Start of structure or map found where not expected."
+	case e.Value == "string":
+		switch kind {
+		case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int, reflect.Uint8, reflect.Uint16, reflect.Uint32:
+			return "STRING_VALUE can not be converted to an Integer"
+		case reflect.Int64, reflect.Uint64, reflect.Uint:
+			return "STRING_VALUE can not be converted to a Long"
+		}
+	}
+	return ""
 }
 
 // MarshalJSON encodes an operation's output struct. HTML characters are not

@@ -57,6 +57,36 @@ func TestDecodeJSON(t *testing.T) {
 	}
 }
 
+// TestDecodeJSONTypeMessages checks the type-mismatch texts AWS is known
+// to send (awsTypeMessage). Before, every mismatch read "Unexpected value
+// type string for field MaxNumberOfMessages.", where SQS answers
+// "STRING_VALUE can not be converted to an Integer".
+func TestDecodeJSONTypeMessages(t *testing.T) {
+	type input struct {
+		Count   *int32
+		Limit   int64
+		Name    string
+		Entries []struct{ Id string }
+		Attrs   map[string]string
+	}
+	for _, tt := range []struct{ body, want string }{
+		{`{"Count":"3"}`, "STRING_VALUE can not be converted to an Integer"},
+		{`{"Limit":"3"}`, "STRING_VALUE can not be converted to a Long"},
+		{`{"Name":[1]}`, "Start of list found where not expected"},
+		{`{"Name":{"a":1}}`, "Start of structure or map found where not expected."},
+		{`{"Count":[]}`, "Start of list found where not expected"},
+		{`{"Name":3}`, "Unexpected value type number for field Name."},
+		{`{"Entries":"x"}`, "Unexpected value type string for field Entries."},
+	} {
+		var in input
+		err := DecodeJSON([]byte(tt.body), &in)
+		var e *Error
+		if !errors.As(err, &e) || e.Code != "SerializationException" || e.Message != tt.want {
+			t.Errorf("%s: %v, want SerializationException %q", tt.body, err, tt.want)
+		}
+	}
+}
+
 // FuzzDecodeJSON checks that no body panics the decoder and that every
 // rejection is a SerializationException.
 func FuzzDecodeJSON(f *testing.F) {

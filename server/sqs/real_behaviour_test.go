@@ -2,6 +2,11 @@ package sqs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -9,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	sdk "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
@@ -203,4 +209,53 @@ func TestRealFIFOGroupHeadVisibleAgain(t *testing.T) {
 	if got := bodies(e.receive(url, 10, 0)); !slices.Equal(got, []string{"g1-m2", "g1-m3"}) {
 		t.Fatalf("after g1-m2's timeout: %v, want [g1-m2 g1-m3]", got)
 	}
+}
+
+// TestRealJSONTypeMismatchMessage checks the text of a JSON type mismatch
+// on the hot-path decoders (ReceiveMessage, ChangeMessageVisibility) and the
+// generic one (SetQueueAttributes). Real SQS answers a string where an
+// integer belongs with SerializationException "STRING_VALUE can not be
+// converted to an Integer" (async-aws/aws#1667, symfony/symfony#53910: PHP
+// clients that sent VisibilityTimeout as a string). Before, Sluice said
+// "Unexpected value type string for field VisibilityTimeout.".
+func TestRealJSONTypeMismatchMessage(t *testing.T) {
+	e := newRealEnv(t)
+	url := e.createQueue("types", nil)
+	for _, tc := range []struct{ op, body, want string }{
+		{"ReceiveMessage", `{"QueueUrl":"` + url + `","MaxNumberOfMessages":"3"}`, "STRING_VALUE can not be converted to an Integer"},
+		{"ChangeMessageVisibility", `{"QueueUrl":"` + url + `","ReceiptHandle":"x","VisibilityTimeout":"30"}`, "STRING_VALUE can not be converted to an Integer"},
+		{"SendMessage", `{"QueueUrl":"` + url + `","MessageBody":"b","DelaySeconds":"0"}`, "STRING_VALUE can not be converted to an Integer"},
+		{"SetQueueAttributes", `{"QueueUrl":"` + url + `","Attributes":["VisibilityTimeout"]}`, "Start of list found where not expected"},
+	} {
+		status, doc := jsonCall(t, e.url, tc.op, tc.body)
+		if status != 400 || doc["message"] != tc.want || !strings.HasSuffix(fmt.Sprint(doc["__type"]), "SerializationException") {
+			t.Errorf("%s %s: %d %v, want 400 SerializationException %q", tc.op, tc.body, status, doc, tc.want)
+		}
+	}
+}
+
+// jsonCall posts a signed AWS JSON 1.0 request and decodes the answer.
+func jsonCall(t *testing.T, endpoint, op, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, endpoint+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("X-Amz-Target", "AmazonSQS."+op)
+	sum := sha256.Sum256([]byte(body))
+	creds := aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "sqs", "us-east-1", time.Now()); err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST: %v", err)
+	}
+	defer resp.Body.Close()
+	var doc map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatalf("%s: decoding the answer: %v", op, err)
+	}
+	return resp.StatusCode, doc
 }
