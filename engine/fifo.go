@@ -124,7 +124,9 @@ func (q *Queue) replayAttemptLocked(call *receiveCall) (bool, error) {
 	}
 	for i, seq := range a.seqs {
 		st := vs.tracked[seq]
-		vs.changeVisibility(st, call.now, call.now+call.visibility)
+		// A fresh visibility timeout, but never past 12 hours from the
+		// receive (VisibilityTimeoutMax, as ChangeVisibility enforces).
+		vs.changeVisibility(st, call.now, min(call.now+call.visibility, st.receivedAt+int64(VisibilityTimeoutMax)))
 		_, err := q.log.Read(seq, 1, 0, func(rec *segment.Record) error {
 			if rec.Seq != seq {
 				return fmt.Errorf("engine: queue %s seq %d missing from the log", q.ref, seq)

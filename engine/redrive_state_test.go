@@ -352,3 +352,35 @@ func TestMoveTaskIgnoresDLQRedrivePolicy(t *testing.T) {
 		}
 	})
 }
+
+// TestAttemptReplayKeepsTwelveHourCap is a regression test. Bug story: a
+// FIFO receive retried with the same ReceiveRequestAttemptId gives its
+// messages a fresh visibility timeout, and did so without the 12-hour cap
+// from the receive that ChangeVisibility enforces: a 12-hour receive
+// replayed 4 minutes later stayed in flight 12 h 4 min. Method: receive
+// with 12 h, replay after 4 minutes, and check the message is visible
+// again 12 hours after the first receive.
+func TestAttemptReplayKeepsTwelveHourCap(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e := newQEnv(t)
+		q := e.create("cap.fifo", DefaultQueueAttributes(true))
+		if _, err := q.Send(context.Background(), []SendMessage{{Body: []byte("m"), GroupID: "g", DeduplicationID: "m"}}); err != nil {
+			t.Fatal(err)
+		}
+		vis := VisibilityTimeoutMax
+		opts := ReceiveOptions{Max: 1, Visibility: &vis, AttemptID: "try"}
+		first, err := q.Receive(context.Background(), opts)
+		if err != nil || len(first) != 1 {
+			t.Fatalf("receive: %+v %v", first, err)
+		}
+		time.Sleep(4 * time.Minute)
+		again, err := q.Receive(context.Background(), opts)
+		if err != nil || len(again) != 1 || string(again[0].Receipt) != string(first[0].Receipt) {
+			t.Fatalf("replay: %+v %v", again, err)
+		}
+		time.Sleep(VisibilityTimeoutMax - 4*time.Minute)
+		if got := receive(t, q, 1, time.Second); len(got) != 1 {
+			t.Fatalf("12 hours after the first receive the message is still in flight: %+v", q.Counts())
+		}
+	})
+}
