@@ -10,6 +10,10 @@
 // 3.967.0 exactly, the last release whose engines allow Node 18 (Debian 12's
 // nodejs); its "overrides" pins @aws-sdk/util-locate-window (browser-only,
 // pulled in by @aws-crypto/sha256-browser) at 3.965.0 for the same reason.
+// "client-sqs-query" is an npm alias of @aws-sdk/client-sqs 3.445.0, the last
+// release that speaks SQS's query protocol (3.447.0 switched to AWS JSON
+// 1.0); it brings its own smithy v2 dependency tree (engines >=14), and the
+// same override covers the util-locate-window its sha256-browser 3.0.0 wants.
 
 import { createHash, randomBytes } from "node:crypto";
 
