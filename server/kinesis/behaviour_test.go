@@ -257,3 +257,39 @@ func TestListStreamsPageMax(t *testing.T) {
 		t.Fatalf("page 2: %v %+v", err, out)
 	}
 }
+
+// TestListShardsPagingFilterWithIgnoredTimestamp checks that a ShardFilter
+// whose type takes no timestamp (AT_LATEST, AT_TRIM_HORIZON,
+// FROM_TRIM_HORIZON) but that carries one anyway pages to the end.
+//
+// Regression: the first page accepted the filter (the timestamp is
+// ignored for those types) but wrote it into the NextToken's cursor as
+// "index,AT_LATEST,nanos", which parseShardsCursor refuses, so the second
+// page failed with InvalidArgumentException "Invalid NextToken.".
+func TestListShardsPagingFilterWithIgnoredTimestamp(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	createStream(t, e, "s", 3)
+	ts := time.Now()
+	for _, typ := range []types.ShardFilterType{types.ShardFilterTypeAtLatest, types.ShardFilterTypeAtTrimHorizon, types.ShardFilterTypeFromTrimHorizon} {
+		filter := types.ShardFilter{Type: typ, Timestamp: &ts}
+		page, err := e.client.ListShards(ctx, &kinesis.ListShardsInput{StreamName: aws.String("s"), ShardFilter: &filter, MaxResults: aws.Int32(1)})
+		var paged []types.Shard
+		for calls := 0; ; calls++ {
+			if err != nil {
+				t.Fatalf("%s, page %d: %v", typ, calls+1, err)
+			}
+			if calls > 5 {
+				t.Fatalf("%s: no end after %d pages", typ, calls)
+			}
+			paged = append(paged, page.Shards...)
+			if page.NextToken == nil {
+				break
+			}
+			page, err = e.client.ListShards(ctx, &kinesis.ListShardsInput{NextToken: page.NextToken, MaxResults: aws.Int32(1)})
+		}
+		if got := shardNumbers(paged); got != "0,1,2" {
+			t.Fatalf("%s: shards %s, want 0,1,2", typ, got)
+		}
+	}
+}

@@ -136,7 +136,9 @@ func shardsCursor(index int, f *shardFilter) string {
 		return cursor
 	}
 	cursor += "," + f.Type
-	if f.Timestamp != nil {
+	// Only the timestamp types read a timestamp; another type may arrive
+	// with one, which it ignores and parseShardsCursor would refuse.
+	if f.Timestamp != nil && (f.Type == "AT_TIMESTAMP" || f.Type == "FROM_TIMESTAMP") {
 		cursor += "," + strconv.FormatInt(f.Timestamp.t.UnixNano(), 10)
 	}
 	return cursor
