@@ -261,10 +261,9 @@ func (q *Queue) scanRecordLocked(call *receiveCall, rec *segment.Record) (bool, 
 	if sched.delayUntil != 0 && q.mu.delayedAhead > 0 {
 		q.mu.delayedAhead--
 	}
-	sentAt := rec.Timestamp
-	if sched.sentAt != 0 {
-		sentAt = sched.sentAt
-	}
+	// st.sentAt is where retention counts from; a delivery reports the
+	// record's own send time if it has one (finishDeliveries).
+	sentAt := sched.retentionFrom(q.fifo, rec.Timestamp)
 	if (found && persisted.deleted) || sentAt+call.retention <= call.now {
 		vs.skip(seq)
 		return false, nil
@@ -454,6 +453,11 @@ func (q *Queue) finishDeliveries(call *receiveCall) error {
 		o.GroupID = m.groupID
 		o.DeadLetterSource = m.deadLetterSource
 		o.BodyDigest, o.HasBodyDigest = m.digest, m.hasDigest
+		if m.sentAt != 0 {
+			// A moved message: its recorded send time, which for a FIFO
+			// dead-letter move is before st.sentAt (retention, the move).
+			o.SentTimestamp = time.Unix(0, m.sentAt)
+		}
 		if q.fifo {
 			o.DeduplicationID = m.dedupID
 			seqStart := span.keyEnd + uuidTextBytes

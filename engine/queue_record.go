@@ -48,6 +48,17 @@ import (
 // their records stay byte for byte as before. The flags byte has no free
 // bit, hence the version 3 flags byte for what follows the id.
 //
+// Where retention counts from (recordSchedule.retentionFrom): the send
+// time (sentAt, else the record timestamp), except for a message that
+// dead-letter redrive moved into a FIFO queue (recDLSource set in a FIFO
+// queue's log), whose retention counts from the move, i.e. the record
+// timestamp: AWS resets a FIFO message's enqueue timestamp when it moves
+// it to the dead-letter queue, and keeps it for standard queues
+// (NOTES-queue.md). Its sentAt still holds the original send, reported as
+// its send time. This is a reading of fields every version already has:
+// the layout is unchanged, so records written before it (by older
+// binaries too) follow it as well.
+//
 // Decoding is strict: unknown flags, trailing bytes, out-of-range lengths
 // and counts, and empty optional fields whose flag is set are errors.
 type messageRecord struct {
@@ -503,6 +514,22 @@ type recordSchedule struct {
 	// move carried over (version 3); 0 = none.
 	receiveCount    uint32
 	firstReceivedAt int64
+	// deadLetterMoved: dead-letter redrive wrote the record (recDLSource).
+	deadLetterMoved bool
+}
+
+// retentionFrom returns the unix nanoseconds the retention of a record
+// with schedule s and log timestamp timestamp counts from, in a FIFO queue
+// (fifo) or a standard one: the record timestamp (the move) for a message
+// dead-letter redrive moved into a FIFO queue (AWS: "For FIFO queues, the
+// enqueue timestamp resets when the message is moved to a dead-letter
+// queue"), else its send time. A move task clears the dead-letter source,
+// and its records' sentAt is the move anyway.
+func (s *recordSchedule) retentionFrom(fifo bool, timestamp int64) int64 {
+	if (fifo && s.deadLetterMoved) || s.sentAt == 0 {
+		return timestamp
+	}
+	return s.sentAt
 }
 
 // peekRecordSchedule decodes the schedule fields of a key block without
@@ -543,6 +570,7 @@ func peekRecordSchedule(key []byte) (recordSchedule, error) {
 	if flags&recSent != 0 {
 		s.sentAt = r.positiveInt64()
 	}
+	s.deadLetterMoved = flags&recDLSource != 0
 	if flags&recGroup != 0 {
 		s.groupID = r.bytes()
 		if r.err == nil && len(s.groupID) == 0 {

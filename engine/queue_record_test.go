@@ -115,7 +115,8 @@ func FuzzDecodeMessageRecord(f *testing.F) {
 			t.Fatalf("full decode accepted what peek rejected: %v", perr)
 		}
 		if sched.delayUntil != m.delayUntil || sched.sentAt != m.sentAt || string(sched.groupID) != m.groupID ||
-			sched.receiveCount != m.receiveCount || sched.firstReceivedAt != m.firstReceivedAt {
+			sched.receiveCount != m.receiveCount || sched.firstReceivedAt != m.firstReceivedAt ||
+			sched.deadLetterMoved != (m.deadLetterSource != nil) {
 			t.Fatalf("peek %+v disagrees with the full decode %+v", sched, m)
 		}
 		again := appendMessageRecord(nil, &m)

@@ -29,6 +29,14 @@ import (
 // in that queue (msgState.receiveBase). A move task's messages start
 // afresh (AWS: "considered new messages"): a new message id, the move as
 // their send time, and no receive state.
+//
+// Retention across moves (AWS developer guide, dead-letter queue
+// retention): a standard dead-letter queue counts it from the original
+// send; a FIFO one from the move ("the enqueue timestamp resets"). The
+// moved record needs nothing new for that: it keeps the original send time
+// (reported as SentTimestamp in both cases), and in a FIFO queue the
+// receive path counts retention of a record with a dead-letter source from
+// the record's log timestamp, the move (recordSchedule.retentionFrom).
 
 // moveSafetyTimeout is the deadline of a moving message: if the move never
 // completes (it always completes or aborts in the receive that started
@@ -65,8 +73,23 @@ func (q *Queue) startMoveLocked(call *receiveCall, st *msgState, rec *segment.Re
 func (q *Queue) queueMoveLocked(call *receiveCall, st *msgState, payload []byte, target QueueRef, source *QueueRef) {
 	q.mu.vs.startMove(st, call.now+int64(moveSafetyTimeout))
 	rec := call.rec
-	rec.sentAt = st.sentAt
+	if rec.sentAt == 0 {
+		// A sent message: its send time is the record timestamp, which
+		// is st.sentAt. A moved one keeps its recorded send time; st.sentAt
+		// may be later (a FIFO dead-letter move resets retention only).
+		rec.sentAt = st.sentAt
+	}
 	rec.deadLetterSource = source
+	if source != nil && q.fifo {
+		// AWS: "When a message is moved from a FIFO queue to a FIFO DLQ,
+		// the original message's deduplication ID will be replaced with
+		// the original message's ID" (developer guide, configuring a
+		// dead-letter queue redrive), so that two messages sharing a
+		// deduplication id are both kept. Moved records never enter the
+		// DLQ's dedup window anyway (rebuildDedup); this is what a receive
+		// reports as MessageDeduplicationId.
+		rec.dedupID = formatUUID(rec.id)
+	}
 	// Redrive (a source) carries the receive state; a move task starts it
 	// afresh. call.rec may hold the state of an earlier move: overwrite.
 	rec.receiveCount, rec.firstReceivedAt = 0, 0

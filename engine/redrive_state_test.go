@@ -384,3 +384,40 @@ func TestAttemptReplayKeepsTwelveHourCap(t *testing.T) {
 		}
 	})
 }
+
+// TestFIFORedriveReplacesDeduplicationID checks AWS's rule for FIFO
+// dead-letter moves: "the original message's deduplication ID will be
+// replaced with the original message's ID" (developer guide, configuring a
+// dead-letter queue redrive). Bug story: the DLQ delivery reported the
+// source's deduplication id. Method: a FIFO message with deduplication id
+// "d" is redriven (MaxReceiveCount 1); the DLQ receive reports its message
+// id as MessageDeduplicationId, before and after a reopen.
+func TestFIFORedriveReplacesDeduplicationID(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e := newQEnv(t)
+		e.create("dlq.fifo", DefaultQueueAttributes(true))
+		attrs := DefaultQueueAttributes(true)
+		attrs.Redrive = &RedrivePolicy{DeadLetterTarget: QueueRef{Namespace: testNS, Name: "dlq.fifo"}, MaxReceiveCount: 1}
+		src := e.create("src.fifo", attrs)
+		res, err := src.Send(context.Background(), []SendMessage{{Body: []byte("m"), GroupID: "g", DeduplicationID: "d"}})
+		if err != nil || res[0].Err != nil {
+			t.Fatalf("send: %v %+v", err, res)
+		}
+		if got := receive(t, src, 1, time.Second); len(got) != 1 || got[0].DeduplicationID != "d" {
+			t.Fatalf("source receive: %+v, want the message with deduplication id d", got)
+		}
+		time.Sleep(2 * time.Second)
+		if got := receive(t, src, 1, time.Second); len(got) != 0 {
+			t.Fatalf("source receive delivered %q instead of moving it", bodiesOf(got))
+		}
+		want := res[0].MessageID
+		for round := range 2 {
+			got := receive(t, e.queue("dlq.fifo"), 1, time.Second)
+			if len(got) != 1 || got[0].DeduplicationID != want || got[0].MessageID != want {
+				t.Fatalf("round %d: DLQ receive %+v, want message %s with that id as its deduplication id", round, got, want)
+			}
+			time.Sleep(2 * time.Second)
+			e.reopen()
+		}
+	})
+}
