@@ -32,7 +32,23 @@ import (
 //     exceeded." instead of AWS's text;
 //   - SplitShard and MergeShards rendered the engine's reasons ("ShardToSplit:
 //     shard 0 in stream \"s\" …", "… is outside the hash key range") and
-//     GetShardIterator's not-found text.
+//     GetShardIterator's not-found text;
+//   - engine texts reached the wire: SplitShard, MergeShards and
+//     UpdateShardCount on an ON_DEMAND stream answered
+//     InvalidArgumentException "StreamMode: stream \"od\" is ON_DEMAND;
+//     resharding is supported only for PROVISIONED streams" (AWS:
+//     ValidationException); the eleventh UpdateShardCount in 24 hours
+//     answered "UpdateShardCount can be called at most 10 times per rolling
+//     24h0m0s for stream \"busy\""; a TargetShardCount above 10000 and a
+//     CreateStream ShardCount above 10000 answered the engine's
+//     "TargetShardCount: 20001 is outside [1, 10000]" and "ShardCount: 20000
+//     outside [1, 10000]";
+//   - a present empty StreamARN was taken as absent (the call succeeded by
+//     StreamName, or answered "Value null at 'streamARN'"), and ListShards
+//     with a NextToken answered a present empty StreamName with
+//     InvalidArgumentException before validating it. (A present empty
+//     StreamName beside a valid StreamARN was already refused as AWS does;
+//     its row keeps it so.)
 func TestAWSErrorMessages(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	createStream(t, e, "s", 2)
@@ -43,6 +59,23 @@ func TestAWSErrorMessages(t *testing.T) {
 	if r := callJSON(t, e, "SplitShard", map[string]any{"StreamName": "s", "ShardToSplit": "shardId-000000000000", "NewStartingHashKey": "1000"}); r.status != 200 {
 		t.Fatalf("SplitShard: %d %s", r.status, r.raw)
 	}
+	// An ON_DEMAND stream (four shards), and a stream that used up its ten
+	// UpdateShardCount calls of the rolling 24 hours.
+	if r := callJSON(t, e, "CreateStream", map[string]any{"StreamName": "od", "StreamModeDetails": map[string]any{"StreamMode": "ON_DEMAND"}}); r.status != 200 {
+		t.Fatalf("CreateStream ON_DEMAND: %d %s", r.status, r.raw)
+	}
+	createStream(t, e, "busy", 1)
+	for i := range 10 {
+		in := map[string]any{"StreamName": "busy", "TargetShardCount": 2 - i%2, "ScalingType": "UNIFORM_SCALING"} // 2, 1, 2, …
+		if r := callJSON(t, e, "UpdateShardCount", in); r.status != 200 {
+			t.Fatalf("UpdateShardCount %d: %d %s", i+1, r.status, r.raw)
+		}
+	}
+	emptyName := "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; " +
+		"Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1"
+	emptyARN := "Value '' at 'streamARN' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+; " +
+		"Value '' at 'streamARN' failed to satisfy constraint: Member must have length greater than or equal to 1"
+	onDemand := "Request is invalid. Stream od under account " + account + " is in On-Demand mode."
 
 	tooManyRecords := make([]any, 501)
 	for i := range tooManyRecords {
@@ -174,6 +207,37 @@ func TestAWSErrorMessages(t *testing.T) {
 			code: "LimitExceededException", message: "UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: 3, Target shard count: 7"},
 		{name: "merge an unknown shard", op: "MergeShards", in: map[string]any{"StreamName": "s", "ShardToMerge": "shardId-000000000002", "AdjacentShardToMerge": "shardId-000000000042"},
 			code: "ResourceNotFoundException", message: "Could not find shard shardId-000000000042 in stream s under account " + account + "."},
+
+		{name: "split an ON_DEMAND stream", op: "SplitShard", in: map[string]any{"StreamName": "od", "ShardToSplit": "shardId-000000000000", "NewStartingHashKey": "5"},
+			code: "ValidationException", message: onDemand},
+		{name: "merge in an ON_DEMAND stream", op: "MergeShards", in: map[string]any{"StreamName": "od", "ShardToMerge": "shardId-000000000000", "AdjacentShardToMerge": "shardId-000000000001"},
+			code: "ValidationException", message: onDemand},
+		{name: "UpdateShardCount of an ON_DEMAND stream", op: "UpdateShardCount", in: map[string]any{"StreamARN": "arn:aws:kinesis:us-east-1:" + account + ":stream/od", "TargetShardCount": 5, "ScalingType": "UNIFORM_SCALING"},
+			code: "ValidationException", message: onDemand},
+		{name: "UpdateShardCount above 10000", op: "UpdateShardCount", in: map[string]any{"StreamName": "s", "TargetShardCount": 20001, "ScalingType": "UNIFORM_SCALING"},
+			code: "LimitExceededException", message: "Target shard count or number of open shards cannot be greater than 10000. Current open shard count: 3, Target shard count: 20001"},
+		{name: "UpdateShardCount below half", op: "UpdateShardCount", in: map[string]any{"StreamName": "s", "TargetShardCount": 1, "ScalingType": "UNIFORM_SCALING"},
+			code: "LimitExceededException", message: "UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: 3, Target shard count: 1"},
+		{name: "eleventh UpdateShardCount in 24 hours", op: "UpdateShardCount", in: map[string]any{"StreamName": "busy", "TargetShardCount": 2, "ScalingType": "UNIFORM_SCALING"},
+			code: "LimitExceededException", message: "UpdateShardCount cannot be called more than 10 times per rolling 24-hour period for stream busy under account " + account + "."},
+		{name: "CreateStream above 10000 shards", op: "CreateStream", in: map[string]any{"StreamName": "big", "ShardCount": 20000},
+			code: "LimitExceededException", message: "This request would exceed the shard limit for stream big under account " + account + ". Limit: 10000. Number of shards requested: 20000."},
+
+		{name: "empty StreamName beside a StreamARN", op: "DescribeStreamSummary", in: map[string]any{"StreamName": "", "StreamARN": arn},
+			code: "ValidationException", message: "2 validation errors detected: " + emptyName},
+		{name: "empty StreamName beside a StreamARN in PutRecords", op: "PutRecords", in: map[string]any{"StreamName": "", "StreamARN": arn,
+			"Records": []any{map[string]any{"PartitionKey": "k", "Data": []byte("x")}}},
+			code: "ValidationException", message: "2 validation errors detected: " + emptyName},
+		{name: "empty StreamARN beside a StreamName", op: "DescribeStreamSummary", in: map[string]any{"StreamName": "s", "StreamARN": ""},
+			code: "ValidationException", message: "2 validation errors detected: " + emptyARN},
+		{name: "empty StreamARN beside a StreamName in PutRecord", op: "PutRecord", in: map[string]any{"StreamName": "s", "StreamARN": "", "PartitionKey": "k", "Data": []byte("x")},
+			code: "ValidationException", message: "2 validation errors detected: " + emptyARN},
+		{name: "both empty", op: "ListShards", in: map[string]any{"StreamName": "", "StreamARN": ""},
+			code: "ValidationException", message: "4 validation errors detected: " + emptyName + "; " + emptyARN},
+		{name: "empty StreamName beside a NextToken", op: "ListShards", in: map[string]any{"StreamName": "", "NextToken": "x"},
+			code: "ValidationException", message: "2 validation errors detected: " + emptyName},
+		{name: "RegisterStreamConsumer with an empty StreamARN", op: "RegisterStreamConsumer", in: map[string]any{"StreamARN": "", "ConsumerName": "c"},
+			code: "ValidationException", message: "2 validation errors detected: " + emptyARN},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package kinesis_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
 )
 
 // Behaviour found to differ from Amazon Kinesis Data Streams in an audit
@@ -290,6 +292,84 @@ func TestListShardsPagingFilterWithIgnoredTimestamp(t *testing.T) {
 		}
 		if got := shardNumbers(paged); got != "0,1,2" {
 			t.Fatalf("%s: shards %s, want 0,1,2", typ, got)
+		}
+	}
+}
+
+// TestOnDemandStreamRefusesResharding drives SplitShard, MergeShards and
+// UpdateShardCount on an ON_DEMAND stream through the SDK: each is
+// ValidationException, which the model and the API reference document for
+// these three operations ("you tried to invoke this API for a data stream
+// with the on-demand capacity mode. This API is only supported for data
+// streams with the provisioned capacity mode", botocore kinesis
+// 2013-12-02), the shards stay as they were, and once the stream is
+// PROVISIONED again resharding works.
+//
+// Regression: the three answered InvalidArgumentException with the
+// engine's text ("StreamMode: stream \"od\" is ON_DEMAND; resharding is
+// supported only for PROVISIONED streams").
+func TestOnDemandStreamRefusesResharding(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	name := aws.String("od")
+	if _, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: name,
+		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}}); err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]func() error{
+		"SplitShard": func() error {
+			_, err := e.client.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: name,
+				ShardToSplit: aws.String("shardId-000000000000"), NewStartingHashKey: aws.String("5")})
+			return err
+		},
+		"MergeShards": func() error {
+			_, err := e.client.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: name,
+				ShardToMerge: aws.String("shardId-000000000000"), AdjacentShardToMerge: aws.String("shardId-000000000001")})
+			return err
+		},
+		"UpdateShardCount": func() error {
+			_, err := e.client.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{StreamName: name,
+				TargetShardCount: aws.Int32(8), ScalingType: types.ScalingTypeUniformScaling})
+			return err
+		},
+	}
+	for op, call := range calls {
+		var ve *types.ValidationException
+		if err := call(); !errors.As(err, &ve) || ve.ErrorMessage() != "Request is invalid. Stream od under account 000000000000 is in On-Demand mode." {
+			t.Fatalf("%s on an ON_DEMAND stream: %v, want ValidationException", op, err)
+		}
+	}
+	ls, err := e.client.ListShards(ctx, &kinesis.ListShardsInput{StreamName: name})
+	if err != nil || shardNumbers(ls.Shards) != "0,1,2,3" {
+		t.Fatalf("shards after the refused calls: %v %v", err, ls)
+	}
+	arn := aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/od")
+	if _, err := e.client.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: arn,
+		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeProvisioned}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := calls["UpdateShardCount"](); err != nil {
+		t.Fatalf("UpdateShardCount once PROVISIONED: %v", err)
+	}
+}
+
+// TestEmptyStreamNameBesideStreamARN sends, through the SDK, a present
+// empty StreamName beside a valid StreamARN and the reverse: each is the
+// ValidationException of the empty member, as AWS validates every present
+// member against the model's constraints whatever the other holds (see
+// resolveRef). An empty StreamARN beside a valid name used to be taken as
+// absent and the call succeeded.
+func TestEmptyStreamNameBesideStreamARN(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	createStream(t, e, "s", 1)
+	arn := "arn:aws:kinesis:us-east-1:000000000000:stream/s"
+	for _, tc := range []struct{ name, arn, member string }{{"", arn, "streamName"}, {"s", "", "streamARN"}} {
+		_, err := e.client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(tc.name), StreamARN: aws.String(tc.arn)})
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" ||
+			!strings.HasPrefix(ae.ErrorMessage(), "2 validation errors detected: Value '' at '"+tc.member+"'") {
+			t.Fatalf("StreamName %q, StreamARN %q: %v, want ValidationException for %s", tc.name, tc.arn, err, tc.member)
 		}
 	}
 }

@@ -36,8 +36,8 @@ func (s *Service) consumerRef(in *consumerInput) (*engine.Stream, target, engine
 		t = target{ns: engine.Namespace{Account: p.account, Region: p.region}, name: p.stream}
 		name = p.consumer
 		created = p.consumerCreated
-	case in.StreamARN != "" && in.ConsumerName != "":
-		p, _ := parseARN(in.StreamARN, false) // validated above
+	case in.StreamARN.s != "" && in.ConsumerName != "":
+		p, _ := parseARN(in.StreamARN.s, false) // validated above
 		t = target{ns: engine.Namespace{Account: p.account, Region: p.region}, name: p.stream}
 	default:
 		return nil, t, engine.StreamConsumer{}, invalidArgument("Either ConsumerARN or both ConsumerName and StreamARN must be provided.")
@@ -81,7 +81,7 @@ func (s *Service) registerStreamConsumer(c *call) error {
 		return err
 	}
 	var v validator
-	v.required("streamARN", in.StreamARN != "")
+	v.required("streamARN", in.StreamARN.set)
 	v.required("consumerName", in.ConsumerName != "")
 	v.name("consumerName", in.ConsumerName, consumerNameLengthMax)
 	validateTags(&v, "tags", in.Tags)
@@ -149,7 +149,8 @@ func (s *Service) listStreamConsumers(c *call) error {
 		return err
 	}
 	var v validator
-	v.required("streamARN", in.StreamARN != "")
+	v.required("streamARN", in.StreamARN.set)
+	v.streamARN("streamARN", in.StreamARN)
 	v.intRange("maxResults", in.MaxResults, 1, 10_000)
 	if err := v.err(); err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/server/awsproto"
@@ -50,9 +51,12 @@ var errorTable = []struct {
 
 // mapError turns an operation's error into the *awsproto.Error the client
 // sees. *awsproto.Error values pass through; engine validation errors are
-// InvalidArgumentException with the engine's reason (it names only the
-// caller's own input); unknown errors stay as they are, so the server logs
-// them and answers InternalFailure.
+// InvalidArgumentException naming the member (validationMessage); unknown
+// errors stay as they are, so the server logs them and answers
+// InternalFailure. No engine text reaches the client: engine messages are
+// Go-formatted ("24h0m0s", %q-quoted names) and name engine internals, so
+// handlers that know AWS's wording for a failure build it themselves
+// (shards.go, stream.go) and everything else gets a fixed text here.
 func mapError(err error) error {
 	var ae *awsproto.Error
 	if errors.As(err, &ae) {
@@ -73,12 +77,33 @@ func mapError(err error) error {
 	return err
 }
 
-// validationMessage renders an engine validation error for the client.
+// validationMessage words an engine validation error no handler
+// translated. The handlers check the request's shape and AWS's rules
+// before calling the engine, so this is reached only by a race (a stream
+// setting changed between a handler's check and the engine call) or by an
+// engine rule with no AWS counterpart. The engine's Reason is never sent:
+// the member is named in AWS's "Invalid X." form (as in AWS's "Invalid
+// ShardIterator." and "Invalid NextToken."), and a field that is not a
+// Kinesis request member gets a neutral sentence.
 func validationMessage(ve *engine.ValidationError) string {
-	if ve.Field == "" {
-		return ve.Reason
+	switch {
+	case awsMemberFields[ve.Field]:
+		return "Invalid " + ve.Field + "."
+	case strings.HasPrefix(ve.Field, "Namespace."):
+		// The region of the request's credential scope (or of an ARN)
+		// is longer than the engine stores.
+		return "Invalid region or account."
 	}
-	return ve.Field + ": " + ve.Reason
+	return "Invalid argument."
+}
+
+// awsMemberFields are the engine ValidationError fields that are also the
+// names of Kinesis request members.
+var awsMemberFields = map[string]bool{
+	"StreamName": true, "ShardCount": true, "TargetShardCount": true, "RetentionPeriodHours": true,
+	"MaxRecordSizeInKiB": true, "Tags": true, "KeyId": true, "EncryptionType": true, "ShardLevelMetrics": true,
+	"Records": true, "PartitionKey": true, "Data": true, "ShardToSplit": true, "NewStartingHashKey": true,
+	"ShardToMerge": true, "AdjacentShardToMerge": true, "Policy": true, "ResourceARN": true,
 }
 
 // Messages AWS sends for the common cases, built per request.
@@ -105,6 +130,35 @@ func invalidArgument(message string) *awsproto.Error {
 func streamNotActive(ns engine.Namespace, name string, status engine.StreamStatus) *awsproto.Error {
 	return errResourceInUse.WithMessage("Stream " + name + " under account " + ns.Account +
 		" not ACTIVE, instead in state " + string(status))
+}
+
+// onDemandNotSupported is the answer to SplitShard, MergeShards and
+// UpdateShardCount on an ON_DEMAND stream. The code is AWS's: the model
+// and the API reference list ValidationException for these three
+// operations as "Specifies that you tried to invoke this API for a data
+// stream with the on-demand capacity mode. This API is only supported for
+// data streams with the provisioned capacity mode." (botocore kinesis
+// 2013-12-02 ValidationException; docs.aws.amazon.com/kinesis/latest/
+// APIReference/API_SplitShard.html, API_MergeShards.html,
+// API_UpdateShardCount.html). The text is moto's, whose UpdateShardCount
+// test asserts it (getmoto/moto tests/test_kinesis/test_kinesis.py
+// test_stream_creation_on_demand, moto/kinesis/exceptions.py
+// StreamCannotBeUpdatedError); no AWS-recorded text for SplitShard and
+// MergeShards was found, so they answer the same.
+func onDemandNotSupported(ns engine.Namespace, name string) *awsproto.Error {
+	return errValidation.WithMessage("Request is invalid. Stream " + name + " under account " + ns.Account + " is in On-Demand mode.")
+}
+
+// shardRoomExceeded answers a reshard that would leave the stream with
+// more shards, open and closed, than the engine keeps (ErrLimitExceeded
+// from Split, Merge or UpdateShardCount once AWS's own bounds passed).
+// AWS has no such per-stream bound (its shard quota is per account), so
+// the text is a neutral one in the form of AWS's shard-limit message
+// ("This request would exceed the shard limit for the account ...",
+// kinesalite actions/splitShard.js).
+func shardRoomExceeded(ns engine.Namespace, name string) *awsproto.Error {
+	return errLimitExceeded.WithMessage("This request would exceed the shard limit for stream " + name + " under account " +
+		ns.Account + ": closed shards count towards it until their data expires.")
 }
 
 // streamError maps err from a call on stream name, naming the stream in

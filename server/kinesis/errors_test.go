@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/server/awsproto"
@@ -40,10 +41,11 @@ func TestEveryEngineStreamErrorMapped(t *testing.T) {
 			t.Errorf("engine.%s maps to %v", name, mapped)
 		}
 	}
-	// Validation errors are InvalidArgumentException with the reason.
+	// Validation errors are InvalidArgumentException naming the member,
+	// never with the engine's reason (TestEngineTextsStayOffTheWire).
 	var ae *awsproto.Error
 	if !errors.As(mapError(&engine.ValidationError{Field: "ShardCount", Reason: "too big"}), &ae) ||
-		ae.Code != "InvalidArgumentException" || ae.Message != "ShardCount: too big" || ae.Status() != http.StatusBadRequest {
+		ae.Code != "InvalidArgumentException" || ae.Message != "Invalid ShardCount." || ae.Status() != http.StatusBadRequest {
 		t.Fatalf("validation error maps to %+v", ae)
 	}
 	// Unknown errors stay unknown (the server renders InternalFailure).
@@ -128,6 +130,39 @@ func TestStreamStateErrorMapping(t *testing.T) {
 		var ae *awsproto.Error
 		if !errors.As(streamError(tc.err, ns, "s"), &ae) || ae.Code != tc.code || ae.Message != tc.msg {
 			t.Errorf("%v: got %+v, want %s %q", tc.err, ae, tc.code, tc.msg)
+		}
+	}
+}
+
+// TestEngineTextsStayOffTheWire checks that no engine error text reaches a
+// client through mapError or streamError: engine validation reasons and
+// wrapped sentinels are Go-formatted ("24h0m0s", %q-quoted names) and name
+// engine internals ("Namespace.Region", "SecretName").
+//
+// Regression: mapError rendered a ValidationError as "Field: Reason", so an
+// engine rule no handler translated put the engine's text on the wire
+// ("StreamMode: stream \"s\" is ON_DEMAND; resharding is supported only
+// for PROVISIONED streams", "RetentionPeriodHours: 1h0m0s is not a whole
+// number of hours in [24h, 8760h]").
+func TestEngineTextsStayOffTheWire(t *testing.T) {
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{&engine.ValidationError{Field: "RetentionPeriodHours", Reason: "1h0m0s is not a whole number of hours in [24h, 8760h]"}, "Invalid RetentionPeriodHours."},
+		{&engine.ValidationError{Field: "StreamMode", Reason: `stream "s" is ON_DEMAND; resharding is supported only for PROVISIONED streams`}, "Invalid argument."},
+		{&engine.ValidationError{Field: "Namespace.Region", Reason: "longer than 64 bytes"}, "Invalid region or account."},
+		{&engine.ValidationError{Field: "SecretName", Reason: "length 0 outside [1, 128]"}, "Invalid argument."},
+		{&engine.ValidationError{Field: "Policy", Reason: "length 30000 outside [1, 20480]"}, "Invalid Policy."},
+		{fmt.Errorf("%w: UpdateShardCount can be called at most %d times per rolling %v for stream %q", engine.ErrLimitExceeded, 10, 24*time.Hour, "s"), "Rate exceeded."},
+		{fmt.Errorf("%w: stream %q would hold more than %d shards", engine.ErrLimitExceeded, "s", 20000), "Rate exceeded."},
+	}
+	for _, tc := range cases {
+		for _, mapped := range []error{mapError(tc.err), streamError(tc.err, engine.Namespace{Account: "000000000000", Region: "us-east-1"}, "s")} {
+			var ae *awsproto.Error
+			if !errors.As(mapped, &ae) || ae.Message != tc.want {
+				t.Errorf("%v: mapped to %v, want message %q", tc.err, mapped, tc.want)
+			}
 		}
 	}
 }

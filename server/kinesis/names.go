@@ -228,8 +228,16 @@ func (v *validator) enum(member, s string, allowed ...string) {
 	v.fail(quote(s), member, "Member must satisfy enum value set: ["+strings.Join(allowed, ", ")+"]")
 }
 
-// streamARN checks an optional StreamARN member.
-func (v *validator) streamARN(member, s string) {
+// streamARN checks an optional StreamARN member. A present empty ARN
+// fails the pattern and the minimum length, listed in that order as for an
+// empty StreamName (streamName).
+func (v *validator) streamARN(member string, arn optString) {
+	s := arn.s
+	if arn.set && s == "" {
+		v.fail("''", member, "Member must satisfy regular expression pattern: "+streamARNPattern)
+		v.fail("''", member, "Member must have length greater than or equal to 1")
+		return
+	}
 	if s == "" {
 		return
 	}
@@ -238,9 +246,12 @@ func (v *validator) streamARN(member, s string) {
 		return
 	}
 	if _, ok := parseARN(s, false); !ok {
-		v.fail(quote(s), member, "Member must satisfy regular expression pattern: arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+")
+		v.fail(quote(s), member, "Member must satisfy regular expression pattern: "+streamARNPattern)
 	}
 }
+
+// streamARNPattern is the model's StreamARN pattern.
+const streamARNPattern = "arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+"
 
 // hashKey checks an optional decimal hash key member.
 func (v *validator) hashKey(member, s string) {

@@ -168,7 +168,8 @@ func streamRefMember(ref *streamRef, name string, v *fastjson.Value) bool {
 		ref.StreamName.s, ok = stringValue(v)
 		ref.StreamName.set = ok
 	case "StreamARN":
-		ref.StreamARN, ok = stringValue(v)
+		ref.StreamARN.s, ok = stringValue(v)
+		ref.StreamARN.set = ok
 	case "StreamId":
 		ref.StreamID, ok = stringValue(v)
 	}

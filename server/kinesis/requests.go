@@ -18,10 +18,11 @@ import (
 // "absent" and "zero" differ, as the model's validation needs.
 
 // streamRef names a stream by StreamName or StreamARN; every stream
-// operation embeds it.
+// operation embeds it. Both are optString: AWS validates a member that is
+// present, even empty, whatever the other one holds.
 type streamRef struct {
 	StreamName optString `json:"StreamName"`
-	StreamARN  string    `json:"StreamARN"`
+	StreamARN  optString `json:"StreamARN"`
 	StreamID   string    `json:"StreamId"`
 }
 
@@ -178,7 +179,7 @@ type monitoringInput struct {
 }
 
 type consumerInput struct {
-	StreamARN    string            `json:"StreamARN"`
+	StreamARN    optString         `json:"StreamARN"`
 	StreamID     string            `json:"StreamId"`
 	ConsumerName string            `json:"ConsumerName"`
 	ConsumerARN  string            `json:"ConsumerARN"`
@@ -186,7 +187,7 @@ type consumerInput struct {
 }
 
 type listConsumersInput struct {
-	StreamARN               string     `json:"StreamARN"`
+	StreamARN               optString  `json:"StreamARN"`
 	StreamID                string     `json:"StreamId"`
 	NextToken               string     `json:"NextToken"`
 	MaxResults              *int64     `json:"MaxResults"`

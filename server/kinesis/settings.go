@@ -61,7 +61,7 @@ func (s *Service) updateStreamMode(c *call) error {
 		return err
 	}
 	var v validator
-	v.required("streamARN", in.StreamARN != "")
+	v.required("streamARN", in.StreamARN.set)
 	v.required("streamModeDetails", in.StreamModeDetails != nil)
 	if in.StreamModeDetails != nil {
 		v.required("streamModeDetails.streamMode", in.StreamModeDetails.StreamMode != "")

@@ -16,7 +16,9 @@ import (
 // delay and refuses further changes with ResourceInUseException, as AWS
 // does while its reshard runs; without one it never reads UPDATING.
 // ListShards on a CREATING or DELETING stream is ResourceInUseException
-// (the KCL's shard detector expects it there and retries).
+// (the KCL's shard detector expects it there and retries). SplitShard,
+// MergeShards and UpdateShardCount on an ON_DEMAND stream are
+// ValidationException (onDemandNotSupported).
 
 func (s *Service) listShards(c *call) error {
 	var in listShardsInput
@@ -39,7 +41,15 @@ func (s *Service) listShards(c *call) error {
 	after := -1
 	var t target
 	if in.NextToken != "" {
-		if in.StreamName.set || in.StreamARN != "" {
+		// The members' own constraints first, as AWS validates the shape
+		// before the operation runs: a present empty StreamName or
+		// StreamARN is a ValidationException here too.
+		v.streamName("streamName", in.StreamName)
+		v.streamARN("streamARN", in.StreamARN)
+		if err := v.err(); err != nil {
+			return err
+		}
+		if in.StreamName.set || in.StreamARN.set {
 			return invalidArgument("NextToken and StreamName cannot be provided together.")
 		}
 		if in.ExclusiveStartShardID != "" {
@@ -272,6 +282,9 @@ func (s *Service) splitShard(c *call) error {
 		return err
 	}
 	info := st.Info()
+	if info.Mode == engine.StreamModeOnDemand {
+		return onDemandNotSupported(t.ns, t.name)
+	}
 	sh, err := findReshardShard(&info, t, in.ShardToSplit)
 	if err != nil {
 		return err
@@ -291,9 +304,26 @@ func (s *Service) splitShard(c *call) error {
 				return shardNotEligible(t, sh.Index)
 			}
 		}
-		return streamError(err, t.ns, t.name)
+		return reshardError(err, t)
 	}
 	return nil
+}
+
+// reshardError maps an error of Split, Merge or UpdateShardCount that the
+// handler did not word itself. The engine's ErrLimitExceeded texts are
+// never passed on (they are Go-formatted and name engine internals).
+func reshardError(err error, t target) error {
+	var ve *engine.ValidationError
+	switch {
+	case errors.As(err, &ve) && ve.Field == "StreamMode":
+		// The stream turned ON_DEMAND after the handler looked.
+		return onDemandNotSupported(t.ns, t.name)
+	case errors.Is(err, engine.ErrLimitExceeded):
+		// AWS's own bounds were checked first (shardCountLimit); what is
+		// left is the engine's bound on retained shards.
+		return shardRoomExceeded(t.ns, t.name)
+	}
+	return streamError(err, t.ns, t.name)
 }
 
 // Resharding errors, in AWS's words. kinesalite records them from AWS
@@ -338,6 +368,9 @@ func (s *Service) mergeShards(c *call) error {
 		return err
 	}
 	info := st.Info()
+	if info.Mode == engine.StreamModeOnDemand {
+		return onDemandNotSupported(t.ns, t.name)
+	}
 	a, err := findReshardShard(&info, t, in.ShardToMerge)
 	if err != nil {
 		return err
@@ -362,7 +395,7 @@ func (s *Service) mergeShards(c *call) error {
 					" under account " + t.ns.Account + " are not an adjacent pair of shards eligible for merging")
 			}
 		}
-		return streamError(err, t.ns, t.name)
+		return reshardError(err, t)
 	}
 	return nil
 }
@@ -381,16 +414,24 @@ func (s *Service) updateShardCount(c *call) error {
 	if err != nil {
 		return err
 	}
-	current := st.Info().OpenShards
-	if err := st.UpdateShardCount(int(*in.TargetShardCount)); err != nil {
+	info := st.Info()
+	if info.Mode == engine.StreamModeOnDemand {
+		return onDemandNotSupported(t.ns, t.name)
+	}
+	want := int(*in.TargetShardCount)
+	if err := shardCountLimit(t, &info, want); err != nil {
+		return err
+	}
+	current := info.OpenShards
+	if err := st.UpdateShardCount(want); err != nil {
 		if errors.Is(err, engine.ErrLimitExceeded) {
-			// The engine words the scaling bounds as AWS does ("UpdateShardCount
-			// cannot scale up over double your current open shard count. ...",
-			// kinesalite actions/updateShardCount.js); the generic table
-			// message would be "Rate exceeded."
-			return errLimitExceeded.WithMessage(strings.TrimPrefix(err.Error(), engine.ErrLimitExceeded.Error()+": "))
+			// Another reshard may have moved the bounds since Info.
+			fresh := st.Info()
+			if err := shardCountLimit(t, &fresh, want); err != nil {
+				return err
+			}
 		}
-		return streamError(err, t.ns, t.name)
+		return reshardError(err, t)
 	}
 	e := &c.out
 	e.objStart()
@@ -399,5 +440,32 @@ func (s *Service) updateShardCount(c *call) error {
 	e.kint("TargetShardCount", *in.TargetShardCount)
 	e.kstr("StreamARN", t.arn())
 	e.objEnd()
+	return nil
+}
+
+// shardCountLimit checks UpdateShardCount's limits on info, in the order
+// the engine applies them (planUniform), and words a violation itself: the
+// engine enforces the same limits but its texts are not AWS's. The scaling
+// bounds are in AWS's words as kinesalite records them
+// (actions/updateShardCount.js: "Target shard count or number of open
+// shards cannot be greater than N. ...", "UpdateShardCount cannot scale
+// up over double your current open shard count. ...", "... scale down
+// below half ..."), all LimitExceededException. For the quota of 10 calls
+// per rolling 24 hours (API reference, UpdateShardCount) no AWS text was
+// found; the sentence is a neutral one.
+func shardCountLimit(t target, info *engine.StreamInfo, want int) error {
+	open := info.OpenShards
+	counts := ". Current open shard count: " + itoa(open) + ", Target shard count: " + itoa(want)
+	switch {
+	case want > streamOpenShardsMax:
+		return errLimitExceeded.WithMessage("Target shard count or number of open shards cannot be greater than " + itoa(streamOpenShardsMax) + counts)
+	case want > 2*open:
+		return errLimitExceeded.WithMessage("UpdateShardCount cannot scale up over double your current open shard count" + counts)
+	case 2*want < open:
+		return errLimitExceeded.WithMessage("UpdateShardCount cannot scale down below half your current open shard count" + counts)
+	case info.RecentShardCountUpdates >= shardCountUpdatesPerDayMax:
+		return errLimitExceeded.WithMessage("UpdateShardCount cannot be called more than " + itoa(shardCountUpdatesPerDayMax) +
+			" times per rolling 24-hour period for stream " + t.name + " under account " + t.ns.Account + ".")
+	}
 	return nil
 }
