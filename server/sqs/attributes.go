@@ -91,6 +91,12 @@ func applyQueueAttributes(a *engine.QueueAttributes, in map[string]string, ctx a
 			return err
 		}
 	}
+	// A KMS key and SQS-managed encryption together are refused, as AWS
+	// does (LocalStack's AWS-recorded test_sqs.snapshot.json,
+	// test_sse_kms_and_sqs_are_mutually_exclusive).
+	if sse, _ := parseAttributeBool(in[attrSqsManagedSseEnabled]); sse && in[attrKmsMasterKeyID] != "" {
+		return errInvalidAttributeName.WithMessage("You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE.")
+	}
 	return nil
 }
 
@@ -118,11 +124,17 @@ func applyQueueAttribute(a *engine.QueueAttributes, name, value string, ctx attr
 		a.MaximumMessageSizeBytes = int(n)
 		return nil
 	case attrFifoQueue:
+		if ctx.existing && !a.FIFO {
+			// A standard queue knows no FifoQueue attribute, whatever the
+			// value (LocalStack's AWS-recorded test_sqs.snapshot.json,
+			// test_set_unsupported_attribute_fifo).
+			return unknownAttribute(name)
+		}
 		fifo, ok := parseAttributeBool(value)
 		if !ok {
 			return invalidAttributeValue(name)
 		}
-		if ctx.existing && fifo != a.FIFO {
+		if ctx.existing && !fifo {
 			return invalidAttributeValueReason(name, "Modifying queue type is not supported.")
 		}
 		if !ctx.existing && fifo != a.FIFO {

@@ -1,6 +1,11 @@
 package sqs
 
 // CancelMessageMoveTask: TaskHandle. Returns the messages moved so far.
+// A TaskHandle that is no handle answers InvalidParameterValue "Value for
+// parameter TaskHandle is invalid."; one whose source queue does not exist
+// ResourceNotFoundException for SourceArn; one whose task does not exist
+// ResourceNotFoundException "Task does not exist." (LocalStack's
+// AWS-recorded test_sqs_move_task.snapshot.json).
 //
 // Differences from AWS: none known.
 
@@ -26,7 +31,17 @@ func (s *service) cancelMessageMoveTask(req *server.Request, resp *server.Respon
 	if in.TaskHandle == "" {
 		return missingParameter("TaskHandle")
 	}
-	moved, err := s.b.CancelMoveTask(in.TaskHandle)
+	h, ok := decodeMoveTaskHandle(in.TaskHandle)
+	if !ok {
+		return errInvalidTaskHandle
+	}
+	if _, ok := parseQueueARN(h.SourceArn); !ok {
+		return errInvalidTaskHandle
+	}
+	if _, err := s.queueByARN("SourceArn", h.SourceArn); err != nil {
+		return err
+	}
+	moved, err := s.b.CancelMoveTask(h.TaskID)
 	if err != nil {
 		return s.mapError(err)
 	}

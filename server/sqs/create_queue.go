@@ -33,6 +33,9 @@ func (in *createQueueInput) fromForm(f *awsproto.Form) error {
 }
 
 func (s *service) createQueue(req *server.Request, resp *server.Response) error {
+	if err := notForQueueURL(req, "CreateQueue"); err != nil {
+		return err
+	}
 	var in createQueueInput
 	if err := decode(req, &in); err != nil {
 		return err

@@ -25,6 +25,13 @@ func sqsError(shape, code string, status int, sender bool, message string) *awsp
 	return e
 }
 
+// coralError is a 400 sender fault whose JSON "__type" is an exception of
+// AWS's service framework (namespace com.amazon.coral.service) rather than
+// an SQS shape.
+func coralError(exception, code string) *awsproto.Error {
+	return &awsproto.Error{Code: code, JSONType: "com.amazon.coral.service#" + exception, HTTPStatus: http.StatusBadRequest, Sender: true}
+}
+
 // Modeled error shapes (botocore service-2.json "exception" shapes).
 var (
 	errBatchEntryIdsNotDistinct     = sqsError("BatchEntryIdsNotDistinct", "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", http.StatusBadRequest, true, "")
@@ -62,13 +69,22 @@ var (
 
 // Unmodeled codes SQS returns for parameter validation (the "common errors"
 // of the query era). They are not shapes in the JSON model, so SDKs surface
-// them as generic API errors whose code comes from x-amzn-query-error.
+// them as generic API errors whose code comes from x-amzn-query-error. Their
+// JSON "__type" is not the query code but the request-validation exception
+// of AWS's service framework: botocore reports it as QueryErrorCode
+// "InvalidParameterValueException" and "MissingRequiredParameterException"
+// in LocalStack's AWS-recorded test_sqs.snapshot.json
+// (test_posting_to_fifo_requires_deduplicationid_group_id and others).
 var (
-	errInvalidParameterValue = sqsError("InvalidParameterValue", "InvalidParameterValue", http.StatusBadRequest, true, "")
-	errMissingParameter      = sqsError("MissingParameter", "MissingParameter", http.StatusBadRequest, true, "")
+	errInvalidParameterValue = coralError("InvalidParameterValueException", "InvalidParameterValue")
+	errMissingParameter      = coralError("MissingRequiredParameterException", "MissingParameter")
 	errInternal              = sqsError("InternalError", "InternalError", http.StatusInternalServerError, false, "We encountered an internal error. Please try again.")
 	errServiceUnavailable    = sqsError("ServiceUnavailable", "ServiceUnavailable", http.StatusServiceUnavailable, false, "The request has failed due to a temporary failure of the server.")
 )
+
+// errQueueDoesNotExistQuery is errQueueDoesNotExist as the query protocol
+// words it (see queryWording).
+var errQueueDoesNotExistQuery = errQueueDoesNotExist.WithMessage("The specified queue does not exist for this wsdl version.")
 
 // modeledErrors lists every modeled error shape, for the coverage test.
 var modeledErrors = []*awsproto.Error{
@@ -139,6 +155,10 @@ func queueNameExists(attribute string) *awsproto.Error {
 func receiptHandleInvalid(handle string) *awsproto.Error {
 	return errReceiptHandleIsInvalid.WithMessage("The input receipt handle \"" + handle + "\" is not a valid receipt handle.")
 }
+
+// errInvalidTaskHandle is CancelMessageMoveTask's answer for a TaskHandle
+// that is no task handle.
+var errInvalidTaskHandle = invalidParameter("Value for parameter TaskHandle is invalid.")
 
 // errNotDeadLetterQueue is StartMessageMoveTask's answer for a SourceArn
 // that is no queue's dead-letter queue.

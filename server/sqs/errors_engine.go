@@ -25,7 +25,7 @@ var engineErrors = []struct {
 	{engine.ErrBatchEmpty, errEmptyBatchRequest.WithMessage("There should be at least one entry in the request.")},
 	{engine.ErrBatchTooLarge, errTooManyEntriesInBatchRequest.WithMessage("Maximum number of entries per request are 10.")},
 	{engine.ErrBatchDuplicateID, errBatchEntryIdsNotDistinct.WithMessage("Batch entry ids are repeated.")},
-	{engine.ErrMoveTaskNotFound, errResourceNotFound.WithMessage("The resource that you specified for the TaskHandle parameter doesn't exist.")},
+	{engine.ErrMoveTaskNotFound, errResourceNotFound.WithMessage("Task does not exist.")},
 	{engine.ErrInvalidMessageContents, errInvalidMessageContents.WithMessage("Invalid binary character was found in the message body, the set of allowed characters is available at http://www.w3.org/TR/REC-xml/#charsets")},
 	{engine.ErrLimitExceeded, errOverLimit.WithMessage("A limit was exceeded.")},
 	{engine.ErrResourceInUse, errInvalidParameterValue.WithMessage("The resource is in use.")},

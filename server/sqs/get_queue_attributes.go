@@ -45,7 +45,10 @@ func (s *service) getQueueAttributes(req *server.Request, resp *server.Response)
 	counts := r.q.Counts()
 	o := newOut(req, resp)
 	o.begin("GetQueueAttributesResult")
-	opened := false
+	// No attribute to return (say, Policy of a queue without one) is
+	// "Attributes":{} in JSON, as on AWS (LocalStack's test_sqs.snapshot.json,
+	// test_sqs_permission_lifecycle).
+	o.mapStart("Attributes")
 	for _, name := range queueAttributeNames {
 		if !all && !contains(in.AttributeNames, name) {
 			continue
@@ -54,15 +57,9 @@ func (s *service) getQueueAttributes(req *server.Request, resp *server.Response)
 		if !ok {
 			continue
 		}
-		if !opened {
-			o.mapStart("Attributes")
-			opened = true
-		}
 		o.mapEntry("Attribute", "Name", "Value", name, value)
 	}
-	if opened {
-		o.mapEnd()
-	}
+	o.mapEnd()
 	o.end("GetQueueAttributesResult")
 	resp.B = o.B
 	return nil

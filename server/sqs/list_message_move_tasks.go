@@ -62,7 +62,7 @@ func (s *service) listMessageMoveTasks(req *server.Request, resp *server.Respons
 func writeMoveTask(o *out, t *engine.MoveTask) {
 	o.itemStart("ListMessageMoveTasksResultEntry")
 	if t.Status == engine.MoveTaskRunning {
-		o.str("TaskHandle", t.Handle)
+		o.str("TaskHandle", encodeMoveTaskHandle(t.Handle, t.Source))
 	}
 	o.str("Status", t.Status)
 	o.str("SourceArn", arnOf(t.Source))

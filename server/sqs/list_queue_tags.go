@@ -25,13 +25,13 @@ func (s *service) listQueueTags(req *server.Request, resp *server.Response) erro
 	sortStrings(keys)
 	o := newOut(req, resp)
 	o.begin("ListQueueTagsResult")
-	if len(keys) > 0 {
-		o.mapStart("Tags")
-		for _, k := range keys {
-			o.mapEntry("Tag", "Key", "Value", k, tags[k])
-		}
-		o.mapEnd()
+	// A queue without tags answers "Tags":{} in JSON, as AWS does
+	// (LocalStack's test_sqs.snapshot.json, test_tag_untag_queue).
+	o.mapStart("Tags")
+	for _, k := range keys {
+		o.mapEntry("Tag", "Key", "Value", k, tags[k])
 	}
+	o.mapEnd()
 	o.end("ListQueueTagsResult")
 	resp.B = o.B
 	return nil

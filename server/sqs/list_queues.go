@@ -54,6 +54,9 @@ func nextTokenAfter(name string) string {
 }
 
 func (s *service) listQueues(req *server.Request, resp *server.Response) error {
+	if err := notForQueueURL(req, "ListQueues"); err != nil {
+		return err
+	}
 	var in listQueuesInput
 	if err := decode(req, &in); err != nil {
 		return err

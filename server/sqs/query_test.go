@@ -18,7 +18,7 @@ import (
 
 // queryCall sends a SigV4-signed query-protocol request (form body) to
 // path and returns the status and body.
-func queryCall(t *testing.T, endpoint, path string, params url.Values) (int, string) {
+func queryCall(t testing.TB, endpoint, path string, params url.Values) (int, string) {
 	t.Helper()
 	if params.Get("Version") == "" {
 		params.Set("Version", "2012-11-05")
@@ -85,7 +85,7 @@ func TestQueryProtocolGolden(t *testing.T) {
 				`</MD5OfBody><Body>a&lt;b&amp;&#xD;</Body><Attribute><Name>ApproximateReceiveCount</Name><Value>1</Value></Attribute><MD5OfMessageAttributes>30e7543857de47826ea2a48bbec32fd7</MD5OfMessageAttributes>` +
 				`<MessageAttribute><Name>n</Name><Value><StringValue>42</StringValue><DataType>Number</DataType></Value></MessageAttribute></Message></ReceiveMessageResult><ResponseMetadata><RequestId>RID</RequestId></ResponseMetadata></ReceiveMessageResponse>`},
 		{"missing queue", "/", url.Values{"Action": {"GetQueueUrl"}, "QueueName": {"nope"}}, 400,
-			decl + `<ErrorResponse` + ns + `><Error><Type>Sender</Type><Code>AWS.SimpleQueueService.NonExistentQueue</Code><Message>The specified queue does not exist.</Message><Detail/></Error><RequestId>RID</RequestId></ErrorResponse>`},
+			decl + `<ErrorResponse` + ns + `><Error><Type>Sender</Type><Code>AWS.SimpleQueueService.NonExistentQueue</Code><Message>The specified queue does not exist for this wsdl version.</Message><Detail/></Error><RequestId>RID</RequestId></ErrorResponse>`},
 		{"delete", "/000000000000/q1", url.Values{"Action": {"DeleteQueue"}}, 200,
 			decl + `<DeleteQueueResponse` + ns + `><ResponseMetadata><RequestId>RID</RequestId></ResponseMetadata></DeleteQueueResponse>`},
 	}

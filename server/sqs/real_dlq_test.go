@@ -2,6 +2,8 @@ package sqs
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"net/url"
@@ -344,12 +346,8 @@ func TestRealMoveTasks(t *testing.T) {
 		t.Errorf("cancelling a cancelled task succeeded")
 	}
 
-	// Errors.
-	_, err = e.client.CancelMessageMoveTask(ctx, &sdk.CancelMessageMoveTaskInput{TaskHandle: aws.String("no-such-task")})
+	// Errors (CancelMessageMoveTask's: TestRealMoveTaskHandleErrors).
 	var notFound *types.ResourceNotFoundException
-	if !errors.As(err, &notFound) {
-		t.Errorf("cancel unknown task: %v", err)
-	}
 	missing := "arn:aws:sqs:us-east-1:000000000000:missing"
 	_, err = e.client.StartMessageMoveTask(ctx, &sdk.StartMessageMoveTaskInput{SourceArn: &missing})
 	if !errors.As(err, &notFound) {
@@ -380,5 +378,51 @@ func TestRealMoveTasks(t *testing.T) {
 	_, err = e.client.ListMessageMoveTasks(ctx, &sdk.ListMessageMoveTasksInput{SourceArn: aws.String("not an arn")})
 	if code := apiCode(t, err); code != "InvalidParameterValue" {
 		t.Errorf("ListMessageMoveTasks(bad ARN): %v", err)
+	}
+}
+
+// TestRealMoveTaskHandleErrors checks CancelMessageMoveTask's answers for
+// handles that name no task. The bug: Sluice's TaskHandle was the engine's
+// own text, and any unknown handle answered 404 ResourceNotFoundException
+// "The resource that you specified for the TaskHandle parameter doesn't
+// exist.". AWS's handle is the base64 of {"taskId":...,"sourceArn":...},
+// and AWS tells three cases apart (LocalStack's AWS-recorded
+// test_sqs_move_task.snapshot.json): a value that is no handle, 400
+// InvalidParameterValue "Value for parameter TaskHandle is invalid."; a
+// handle whose source queue does not exist, 404 ResourceNotFoundException
+// "The resource that you specified for the SourceArn parameter doesn't
+// exist."; a handle of an existing queue naming no task, 404
+// ResourceNotFoundException "Task does not exist.".
+func TestRealMoveTaskHandleErrors(t *testing.T) {
+	e := newRealEnv(t)
+	ctx := context.Background()
+	dlq := e.createQueue("dlq", nil)
+	dlqARN := e.arn(dlq)
+	e.createQueue("src", map[string]string{"RedrivePolicy": redrivePolicy(dlqARN, 1)})
+	handle := func(taskID, sourceARN string) string {
+		raw, err := json.Marshal(map[string]string{"taskId": taskID, "sourceArn": sourceARN})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base64.StdEncoding.EncodeToString(raw)
+	}
+	cancel := func(h string) [2]wireAnswer {
+		return e.wireCall("CancelMessageMoveTask", map[string]any{"TaskHandle": h}, url.Values{"TaskHandle": {h}})
+	}
+	expectError(t, "not a handle", cancel("foobared"), 400, "InvalidParameterValue", "Value for parameter TaskHandle is invalid.")
+	expectError(t, "missing source queue", cancel(handle("10f57157-fc38-4da9-a113-4de7e12d05dd", "arn:aws:sqs:us-east-1:000000000000:test-queue-doesnt-exist-123456")),
+		404, "ResourceNotFoundException", "The resource that you specified for the SourceArn parameter doesn't exist.")
+	expectError(t, "unknown task", cancel(handle("10f57157-fc38-4da9-a113-4de7e12d05aa", dlqARN)),
+		404, "ResourceNotFoundException", "Task does not exist.")
+
+	// The handle StartMessageMoveTask returns has AWS's shape.
+	out, err := e.client.StartMessageMoveTask(ctx, &sdk.StartMessageMoveTaskInput{SourceArn: &dlqARN})
+	if err != nil {
+		t.Fatalf("StartMessageMoveTask: %v", err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(aws.ToString(out.TaskHandle))
+	var decoded map[string]string
+	if err != nil || json.Unmarshal(raw, &decoded) != nil || decoded["sourceArn"] != dlqARN || decoded["taskId"] == "" {
+		t.Errorf("TaskHandle %q decodes to %q (%v)", aws.ToString(out.TaskHandle), raw, err)
 	}
 }

@@ -2,6 +2,7 @@ package sqs
 
 import (
 	"context"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -160,16 +161,17 @@ func TestRealFIFODeduplication(t *testing.T) {
 		t.Errorf("dedup id on a standard queue: %v", err)
 	}
 
-	// Batches: a duplicate entry gets the original's id too.
+	// Batches: a duplicate entry gets the original's id too. (An entry
+	// without a deduplication id fails the whole batch:
+	// TestRealFIFOBatchMissingIDs.)
 	batch, err := e.client.SendMessageBatch(ctx, &sdk.SendMessageBatchInput{QueueUrl: &url, Entries: []types.SendMessageBatchRequestEntry{
 		{Id: aws.String("e1"), MessageBody: aws.String("b1"), MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String("batch-1")},
 		{Id: aws.String("e2"), MessageBody: aws.String("b2"), MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String("batch-1")},
-		{Id: aws.String("e3"), MessageBody: aws.String("b3"), MessageGroupId: aws.String("g")},
 	}})
 	if err != nil {
 		t.Fatalf("SendMessageBatch: %v", err)
 	}
-	if len(batch.Successful) != 2 || len(batch.Failed) != 1 || aws.ToString(batch.Failed[0].Id) != "e3" {
+	if len(batch.Successful) != 2 || len(batch.Failed) != 0 {
 		t.Fatalf("FIFO batch = %+v", batch)
 	}
 	if aws.ToString(batch.Successful[0].MessageId) != aws.ToString(batch.Successful[1].MessageId) {
@@ -218,5 +220,59 @@ func TestRealReceiveRequestAttemptID(t *testing.T) {
 	_, err := e.client.ReceiveMessage(ctx, &sdk.ReceiveMessageInput{QueueUrl: &url, ReceiveRequestAttemptId: aws.String("bad id!")})
 	if code := apiCode(t, err); code != "InvalidParameterValue" {
 		t.Errorf("invalid attempt id: %v", err)
+	}
+}
+
+// TestRealFIFOBatchMissingIDs checks SendMessageBatch on a FIFO queue with
+// an entry lacking MessageGroupId, or MessageDeduplicationId without
+// ContentBasedDeduplication. The bug: Sluice sent the other entries and
+// reported the entry in Failed (MissingParameter, InvalidParameterValue);
+// AWS fails the whole request with InvalidParameterValue "The request must
+// contain the parameter MessageGroupId." or "The queue should either have
+// ContentBasedDeduplication enabled or MessageDeduplicationId provided
+// explicitly" and sends nothing (LocalStack's AWS-recorded
+// test_sqs.snapshot.json, test_send_batch_missing_message_group_id_for_fifo_queue
+// and test_send_batch_missing_deduplication_id_for_fifo_queue, where the
+// first entry is complete).
+func TestRealFIFOBatchMissingIDs(t *testing.T) {
+	e := newRealEnv(t)
+	q := e.createQueue("q.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "false"})
+	entry := func(id, group, dedup string) (map[string]any, url.Values) {
+		j := map[string]any{"Id": id, "MessageBody": "messageBody"}
+		f := url.Values{"Id": {id}, "MessageBody": {"messageBody"}}
+		if group != "" {
+			j["MessageGroupId"], f["MessageGroupId"] = group, []string{group}
+		}
+		if dedup != "" {
+			j["MessageDeduplicationId"], f["MessageDeduplicationId"] = dedup, []string{dedup}
+		}
+		return j, f
+	}
+	batch := func(second func() (map[string]any, url.Values)) [2]wireAnswer {
+		j1, f1 := entry("first", "test-group", "dedup-1")
+		j2, f2 := second()
+		form := url.Values{"QueueUrl": {q}}
+		for i, f := range []url.Values{f1, f2} {
+			for k, v := range f {
+				form["SendMessageBatchRequestEntry."+strconv.Itoa(i+1)+"."+k] = v
+			}
+		}
+		return e.wireCall("SendMessageBatch", map[string]any{"QueueUrl": q, "Entries": []any{j1, j2}}, form)
+	}
+	expectError(t, "entry without MessageGroupId", batch(func() (map[string]any, url.Values) { return entry("second", "", "dedup-2") }),
+		400, "InvalidParameterValue", "The request must contain the parameter MessageGroupId.")
+	expectError(t, "entry without MessageDeduplicationId", batch(func() (map[string]any, url.Values) { return entry("second", "test-group", "") }),
+		400, "InvalidParameterValue", "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+	if c := e.counts(q); c != [3]int{} {
+		t.Errorf("refused batches sent messages: counts %v", c)
+	}
+	// With ContentBasedDeduplication an entry needs no deduplication id.
+	cbd := e.createQueue("cbd.fifo", map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+	out, err := e.client.SendMessageBatch(context.Background(), &sdk.SendMessageBatchInput{QueueUrl: &cbd, Entries: []types.SendMessageBatchRequestEntry{
+		{Id: aws.String("a"), MessageBody: aws.String("a"), MessageGroupId: aws.String("g")},
+		{Id: aws.String("b"), MessageBody: aws.String("b"), MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String("d")},
+	}})
+	if err != nil || len(out.Successful) != 2 {
+		t.Errorf("content-deduplicated batch: %+v, %v", out, err)
 	}
 }

@@ -2,11 +2,16 @@ package sqs
 
 import (
 	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
 	"net"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -259,4 +264,75 @@ func sequenceNumber(t testing.TB, s string) *big.Int {
 // sendDelayed is a SendMessageInput with a per-message delay.
 func sendDelayed(url, body string, delaySeconds int32) *sdk.SendMessageInput {
 	return &sdk.SendMessageInput{QueueUrl: &url, MessageBody: &body, DelaySeconds: delaySeconds}
+}
+
+// wireAnswer is one response of either protocol, reduced to what the AWS
+// fidelity tests compare.
+type wireAnswer struct {
+	// Protocol is "json" or "query".
+	Protocol string
+	Status   int
+	// Code and Message are the error's: x-amzn-query-error's code and the
+	// "message" member in JSON, <Code> and <Message> in the query
+	// protocol; "" on success.
+	Code, Message string
+	// JSONType is the JSON error's "__type".
+	JSONType string
+	// JSON is the decoded JSON body; XML the query body.
+	JSON map[string]any
+	XML  string
+}
+
+func (a wireAnswer) String() string {
+	if a.Protocol == "json" {
+		return fmt.Sprintf("json %d %s (__type %s): %v", a.Status, a.Code, a.JSONType, a.JSON)
+	}
+	return fmt.Sprintf("query %d %s", a.Status, a.XML)
+}
+
+// wireCall sends operation op to "/" over AWS JSON 1.0, with jsonIn as the
+// request object, and over the query protocol, with form (Action added),
+// and returns both answers: the way to check one behaviour in both
+// protocols where the SDK (JSON only) cannot show the wire.
+func (e *realEnv) wireCall(op string, jsonIn map[string]any, form url.Values) [2]wireAnswer {
+	e.t.Helper()
+	body, err := json.Marshal(jsonIn)
+	if err != nil {
+		e.t.Fatalf("%s: %v", op, err)
+	}
+	status, header, doc := jsonExchange(e.t, e.url, op, string(body))
+	j := wireAnswer{Protocol: "json", Status: status, JSON: doc}
+	if status != 200 {
+		j.Code, _, _ = strings.Cut(header.Get("x-amzn-query-error"), ";")
+		j.Message, _ = doc["message"].(string)
+		j.JSONType, _ = doc["__type"].(string)
+	}
+	params := url.Values{"Action": {op}}
+	for k, v := range form {
+		params[k] = v
+	}
+	qs, xmlBody := queryCall(e.t, e.url, "/", params)
+	q := wireAnswer{Protocol: "query", Status: qs, XML: xmlBody}
+	if qs != 200 {
+		var doc struct {
+			Code    string `xml:"Error>Code"`
+			Message string `xml:"Error>Message"`
+		}
+		if err := xml.Unmarshal([]byte(xmlBody), &doc); err != nil {
+			e.t.Fatalf("%s: query error body: %v: %s", op, err, xmlBody)
+		}
+		q.Code, q.Message = doc.Code, doc.Message
+	}
+	return [2]wireAnswer{j, q}
+}
+
+// expectError fails the test unless both answers are the error
+// (status, code, message).
+func expectError(t *testing.T, what string, answers [2]wireAnswer, status int, code, message string) {
+	t.Helper()
+	for _, a := range answers {
+		if a.Status != status || a.Code != code || a.Message != message {
+			t.Errorf("%s: %s\nwant %d %s: %s", what, a, status, code, message)
+		}
+	}
 }

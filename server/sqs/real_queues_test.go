@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -128,7 +129,7 @@ func TestRealQueueAttributes(t *testing.T) {
 		code  string
 	}{
 		{"visibility too long", map[string]string{"VisibilityTimeout": "43201"}, "InvalidAttributeValue"},
-		{"change type", map[string]string{"FifoQueue": "true"}, "InvalidAttributeValue"},
+		{"FifoQueue on a standard queue", map[string]string{"FifoQueue": "true"}, "InvalidAttributeName"},
 		{"unknown", map[string]string{"Colour": "blue"}, "InvalidAttributeName"},
 	} {
 		_, err := e.client.SetQueueAttributes(ctx, &sdk.SetQueueAttributesInput{QueueUrl: &url, Attributes: tc.attrs})
@@ -417,4 +418,73 @@ func TestRealRestart(t *testing.T) {
 	if !sawDelayed {
 		t.Errorf("delayed message not delivered after restart: %v", bodies(delayed))
 	}
+}
+
+// TestRealFifoQueueAttributeChanges checks SetQueueAttributes with
+// FifoQueue. The bug: on a standard queue Sluice answered
+// InvalidAttributeValue "Invalid value for the parameter FifoQueue.
+// Reason: Modifying queue type is not supported."; AWS answers
+// InvalidAttributeName "Unknown Attribute FifoQueue." there and keeps the
+// InvalidAttributeValue for FifoQueue=false on a FIFO queue (LocalStack's
+// AWS-recorded test_sqs.snapshot.json, test_set_unsupported_attribute_fifo).
+func TestRealFifoQueueAttributeChanges(t *testing.T) {
+	e := newRealEnv(t)
+	std := e.createQueue("std", nil)
+	fifo := e.createQueue("q.fifo", map[string]string{"FifoQueue": "true"})
+	set := func(queue, value string) [2]wireAnswer {
+		return e.wireCall("SetQueueAttributes", map[string]any{"QueueUrl": queue, "Attributes": map[string]string{"FifoQueue": value}},
+			url.Values{"QueueUrl": {queue}, "Attribute.1.Name": {"FifoQueue"}, "Attribute.1.Value": {value}})
+	}
+	expectError(t, "FifoQueue=true on a standard queue", set(std, "true"), 400, "InvalidAttributeName", "Unknown Attribute FifoQueue.")
+	expectError(t, "FifoQueue=false on a FIFO queue", set(fifo, "false"), 400, "InvalidAttributeValue",
+		"Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.")
+	for _, a := range set(fifo, "true") {
+		if a.Status != 200 {
+			t.Errorf("FifoQueue=true on a FIFO queue: %s", a)
+		}
+	}
+}
+
+// TestRealSSEMutuallyExclusive checks SetQueueAttributes with a KMS key
+// and SQS-managed encryption together. The bug: Sluice stored both; AWS
+// refuses with InvalidAttributeName "You can use one type of server-side
+// encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE."
+// (LocalStack's AWS-recorded test_sqs.snapshot.json,
+// test_sse_kms_and_sqs_are_mutually_exclusive).
+func TestRealSSEMutuallyExclusive(t *testing.T) {
+	e := newRealEnv(t)
+	q := e.createQueue("sse", nil)
+	answers := e.wireCall("SetQueueAttributes",
+		map[string]any{"QueueUrl": q, "Attributes": map[string]string{"KmsMasterKeyId": "testKeyId", "SqsManagedSseEnabled": "true"}},
+		url.Values{"QueueUrl": {q}, "Attribute.1.Name": {"KmsMasterKeyId"}, "Attribute.1.Value": {"testKeyId"},
+			"Attribute.2.Name": {"SqsManagedSseEnabled"}, "Attribute.2.Value": {"true"}})
+	expectError(t, "KMS and SQS SSE", answers, 400, "InvalidAttributeName",
+		"You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE.")
+	if got := e.attrs(q, "KmsMasterKeyId"); len(got) != 0 {
+		t.Errorf("the refused key was stored: %v", got)
+	}
+}
+
+// TestRealRemovePermissionUnknownLabel checks RemovePermission of a label
+// on a queue without a policy. The bug: Sluice said "Value
+// crossaccountpermission2 for parameter Label is invalid. Reason: can't
+// find label on existing policy."; AWS ends "Reason: can't find label."
+// (LocalStack's AWS-recorded test_sqs.snapshot.json,
+// test_sqs_permission_lifecycle, after both permissions were removed).
+func TestRealRemovePermissionUnknownLabel(t *testing.T) {
+	e := newRealEnv(t)
+	q := e.createQueue("perm", nil)
+	for _, label := range []string{"crossaccountpermission", "crossaccountpermission2"} {
+		if _, err := e.client.AddPermission(context.Background(), &sdk.AddPermissionInput{QueueUrl: &q, Label: aws.String(label),
+			AWSAccountIds: []string{"000000000000"}, Actions: []string{"ReceiveMessage"}}); err != nil {
+			t.Fatalf("AddPermission %s: %v", label, err)
+		}
+		if _, err := e.client.RemovePermission(context.Background(), &sdk.RemovePermissionInput{QueueUrl: &q, Label: aws.String(label)}); err != nil {
+			t.Fatalf("RemovePermission %s: %v", label, err)
+		}
+	}
+	answers := e.wireCall("RemovePermission", map[string]any{"QueueUrl": q, "Label": "crossaccountpermission2"},
+		url.Values{"QueueUrl": {q}, "Label": {"crossaccountpermission2"}})
+	expectError(t, "unknown label", answers, 400, "InvalidParameterValue",
+		"Value crossaccountpermission2 for parameter Label is invalid. Reason: can't find label.")
 }

@@ -124,6 +124,12 @@ func parseSystemAttributeNames(set systemAttributeSet, names []string) (systemAt
 // the ".*" ("Hel.*" selects "Hello" and "Help.Me"); any other name
 // selects the attribute of exactly that name, and a name no attribute can
 // have ("AWS.", "..foo") selects nothing rather than failing the receive.
+//
+// In JSON, a message with attributes that a non-empty filter (of names
+// some attribute could have) all leaves out still carries
+// "MessageAttributes":{}, without MD5OfMessageAttributes; a filter of only
+// impossible names leaves the member out (the same test's
+// only_non_existing_names and illegal_name_* recordings).
 type attributeFilter struct {
 	all      bool
 	names    []string
@@ -138,7 +144,7 @@ func parseAttributeFilter(names []string) attributeFilter {
 			f.all = true
 		case strings.HasSuffix(name, ".*"):
 			f.prefixes = append(f.prefixes, name[:len(name)-len(".*")])
-		default:
+		case isAttributeName(name):
 			f.names = append(f.names, name)
 		}
 	}
@@ -224,14 +230,15 @@ func (s *service) receiveMessage(req *server.Request, resp *server.Response) err
 	}
 	o := newOut(req, resp)
 	o.begin("ReceiveMessageResult")
-	if len(msgs) > 0 {
-		o.listStart("Messages")
-		var scratch []engine.MessageAttribute
-		for i := range msgs {
-			scratch = writeMessage(&o, &msgs[i], system, &filter, scratch[:0])
-		}
-		o.listEnd()
+	// An empty receive still has "Messages":[] in JSON, as on AWS (recorded
+	// in LocalStack's test_sqs.snapshot.json, get-messages-duplicate); the
+	// query protocol's flattened list has no wrapper to leave empty.
+	o.listStart("Messages")
+	var scratch []engine.MessageAttribute
+	for i := range msgs {
+		scratch = writeMessage(&o, &msgs[i], system, &filter, scratch[:0])
 	}
+	o.listEnd()
 	o.end("ReceiveMessageResult")
 	resp.B = o.B
 	return nil
@@ -256,8 +263,10 @@ func writeMessage(o *out, m *engine.ReceivedMessage, system systemAttributeSet, 
 			}
 		}
 	}
-	if len(scratch) > 0 {
-		o.str("MD5OfMessageAttributes", md5OfAttributes(scratch))
+	if !filter.empty() && len(m.Attributes) > 0 {
+		if len(scratch) > 0 {
+			o.str("MD5OfMessageAttributes", md5OfAttributes(scratch))
+		}
 		o.mapStart("MessageAttributes")
 		for i := range scratch {
 			a := &scratch[i]

@@ -3,7 +3,10 @@ package sqs
 // RemovePermission: QueueUrl, Label. Removes the Policy statement whose Sid
 // is Label; the Policy attribute disappears with its last statement.
 //
-// Differences from AWS: none known (policies are not enforced).
+// Differences from AWS: none known (policies are not enforced). The text
+// for a label missing from a policy that has other statements ("can't find
+// label on existing policy.") is unverified; without a policy it is AWS's
+// "can't find label.".
 
 import (
 	"github.com/sluice-dev/sluice/server"
@@ -48,6 +51,11 @@ func (s *service) removePermission(req *server.Request, resp *server.Response) e
 		kept = append(kept, st)
 	}
 	if !found {
+		if len(doc.Statement) == 0 {
+			// No policy at all: AWS's text, recorded in LocalStack's
+			// test_sqs.snapshot.json (test_sqs_permission_lifecycle).
+			return invalidParameterValue("Label", in.Label, "can't find label.")
+		}
 		return invalidParameterValue("Label", in.Label, "can't find label on existing policy.")
 	}
 	doc.Statement = kept

@@ -8,9 +8,11 @@ package sqs
 //
 // Request-level errors: EmptyBatchRequest, TooManyEntriesInBatchRequest,
 // InvalidBatchEntryId, BatchEntryIdsNotDistinct, BatchRequestTooLong (summed
-// message sizes over 1 MiB). Entry-level validation failures are reported in
-// Failed (SenderFault=true) and do not stop the other entries, which the
-// engine appends in one log write.
+// message sizes over 1 MiB), and on FIFO queues an entry without
+// MessageGroupId or (without ContentBasedDeduplication)
+// MessageDeduplicationId (checkFIFOBatch). Other entry-level validation
+// failures are reported in Failed (SenderFault=true) and do not stop the
+// other entries, which the engine appends in one log write.
 //
 // Differences from AWS: as SendMessage.
 
@@ -18,6 +20,7 @@ import (
 	"crypto/md5"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/server"
@@ -47,6 +50,38 @@ func (in *sendMessageBatchInput) fromForm(f *awsproto.Form) error {
 		e.Id = m.Fields.Value("Id")
 		if err := e.fromFields(m.Fields); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkFIFOBatch fails a FIFO queue's whole batch when an entry lacks
+// MessageGroupId, or lacks MessageDeduplicationId while the queue has no
+// ContentBasedDeduplication, as SQS does: InvalidParameterValue for the
+// request, not a Failed entry (LocalStack's AWS-recorded
+// test_sqs.snapshot.json, test_send_batch_missing_message_group_id_for_fifo_queue
+// and test_send_batch_missing_deduplication_id_for_fifo_queue). Callers
+// skip it for queues whose name lacks ".fifo" (no FIFO queue has such a
+// name); the queue's attributes are read only when an entry lacks an id.
+func checkFIFOBatch(q queueHandle, entries []sendMessageBatchEntry) *awsproto.Error {
+	missing := false
+	for i := range entries {
+		missing = missing || entries[i].MessageGroupId == "" || entries[i].MessageDeduplicationId == ""
+	}
+	if !missing {
+		return nil
+	}
+	a := q.Info().Attributes
+	if !a.FIFO {
+		return nil
+	}
+	for i := range entries {
+		e := &entries[i]
+		if e.MessageGroupId == "" {
+			return invalidParameter("The request must contain the parameter MessageGroupId.")
+		}
+		if e.MessageDeduplicationId == "" && !a.ContentBasedDeduplication {
+			return invalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
 		}
 	}
 	return nil
@@ -94,6 +129,11 @@ func (s *service) sendMessageBatch(req *server.Request, resp *server.Response) e
 	}
 	if err := validateBatchShape(ids, "SendMessageBatchRequestEntry"); err != nil {
 		return err
+	}
+	if strings.HasSuffix(r.ref.Name, fifoSuffix) {
+		if err := checkFIFOBatch(r.q, in.Entries); err != nil {
+			return err
+		}
 	}
 	var preparedArr [batchEntriesMax]preparedMessage
 	var entryErrArr [batchEntriesMax]*awsproto.Error

@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"errors"
 	"log/slog"
 	"strings"
 
@@ -56,6 +57,10 @@ func newService(b backend, opts Options) *server.Service {
 		"TagQueue":                     s.tagQueue,
 		"UntagQueue":                   s.untagQueue,
 	}
+	query := make(map[string]server.HandlerFunc, len(handlers))
+	for action, h := range handlers {
+		query[action] = queryWording(h)
+	}
 	return &server.Service{
 		Name:            "sqs",
 		TargetPrefix:    "AmazonSQS",
@@ -64,10 +69,42 @@ func newService(b backend, opts Options) *server.Service {
 		JSON:            handlers,
 		XMLNamespace:    xmlNamespace,
 		XMLDeclaration:  true,
-		Query:           handlers,
+		Query:           query,
 		OwnsPath:        ownsPath,
 		QueryBorrow:     borrowsQueryParam,
 	}
+}
+
+// queryWording wraps a handler for the query protocol, whose texts differ
+// from JSON's for some errors: a missing queue is "The specified queue does
+// not exist for this wsdl version." over the query protocol (LocalStack's
+// AWS-recorded test_sqs.snapshot.json, test_non_existent_queue) and "The
+// specified queue does not exist." over JSON. The wrapper costs nothing
+// until a handler fails.
+func queryWording(h server.HandlerFunc) server.HandlerFunc {
+	return func(req *server.Request, resp *server.Response) error {
+		err := h(req, resp)
+		if err == nil {
+			return nil
+		}
+		var ae *awsproto.Error
+		if errors.As(err, &ae) && ae.Code == errQueueDoesNotExist.Code && ae.Message == errQueueDoesNotExist.Message {
+			return errQueueDoesNotExistQuery
+		}
+		return err
+	}
+}
+
+// notForQueueURL is the query protocol's answer to an action that names no
+// queue (CreateQueue, ListQueues) sent to a queue URL: InvalidAction "The
+// action CreateQueue is not valid for this endpoint." (LocalStack's
+// AWS-validated TestSqsQueryApi test_get_create_queue_fails and
+// test_get_list_queues_fails). It returns nil for every other request.
+func notForQueueURL(req *server.Request, action string) error {
+	if req.Protocol != awsproto.ProtocolQuery || !ownsPath(req.Path) {
+		return nil
+	}
+	return awsproto.ErrInvalidAction.WithMessage("The action " + action + " is not valid for this endpoint.")
 }
 
 // borrowsQueryParam is true for MessageBody parameters: SendMessage and

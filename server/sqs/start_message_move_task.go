@@ -10,10 +10,15 @@ package sqs
 // move, ApproximateReceiveCount from 0 and ApproximateFirstReceiveTimestamp
 // its first receive there.
 //
-// Differences from AWS: the task handle is the engine's opaque handle
-// rather than AWS's base64 JSON.
+// TaskHandle has AWS's shape, base64 of {"taskId":...,"sourceArn":...}
+// (see moveTaskHandle).
+//
+// Differences from AWS: taskId is the engine's task handle, not a bare
+// UUID.
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"strconv"
 
 	"github.com/sluice-dev/sluice/engine"
@@ -75,8 +80,41 @@ func (s *service) startMessageMoveTask(req *server.Request, resp *server.Respons
 	}
 	o := newOut(req, resp)
 	o.begin("StartMessageMoveTaskResult")
-	o.str("TaskHandle", handle)
+	o.str("TaskHandle", encodeMoveTaskHandle(handle, src.ref))
 	o.end("StartMessageMoveTaskResult")
 	resp.B = o.B
 	return nil
+}
+
+// moveTaskHandle is the TaskHandle clients see, as AWS shapes it: the
+// standard base64 of this JSON object. CancelMessageMoveTask tells a value
+// that is no such object ("Value for parameter TaskHandle is invalid.")
+// from one whose source queue does not exist and from one whose task does
+// not (LocalStack's AWS-recorded test_sqs_move_task.snapshot.json). TaskID
+// carries the engine's handle.
+type moveTaskHandle struct {
+	TaskID    string `json:"taskId"`
+	SourceArn string `json:"sourceArn"`
+}
+
+// encodeMoveTaskHandle renders the TaskHandle of the engine task handle
+// whose source queue is src.
+func encodeMoveTaskHandle(handle string, src engine.QueueRef) string {
+	// Marshalling two strings cannot fail.
+	v, _ := json.Marshal(moveTaskHandle{TaskID: handle, SourceArn: arnOf(src)})
+	return base64.StdEncoding.EncodeToString(v)
+}
+
+// decodeMoveTaskHandle parses a TaskHandle; ok is false for anything
+// encodeMoveTaskHandle could not have produced.
+func decodeMoveTaskHandle(s string) (moveTaskHandle, bool) {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return moveTaskHandle{}, false
+	}
+	var h moveTaskHandle
+	if err := json.Unmarshal(raw, &h); err != nil || h.TaskID == "" || h.SourceArn == "" {
+		return moveTaskHandle{}, false
+	}
+	return h, true
 }

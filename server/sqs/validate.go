@@ -206,6 +206,26 @@ func validateAttributeName(name string) *awsproto.Error {
 	return nil
 }
 
+// isAttributeName reports whether some message attribute could have name
+// (the rules of validateAttributeName), without allocating.
+func isAttributeName(name string) bool {
+	if name == "" || len(name) > messageAttributeNameLengthMax || name[0] == '.' || name[len(name)-1] == '.' ||
+		strings.Contains(name, "..") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if !isNameByte(name[i]) && name[i] != '.' {
+			return false
+		}
+	}
+	return !hasPrefixFold(name, "aws.") && !hasPrefixFold(name, "amazon.")
+}
+
+// hasPrefixFold is strings.HasPrefix ignoring ASCII case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
 // validateMessageAttributes checks the user message attributes of one
 // message and returns their encoded size (names, types and values), which
 // counts toward the message size.
@@ -242,7 +262,7 @@ func validateAttributeValue(kind string, a *messageAttr) (int, *awsproto.Error) 
 	switch base {
 	case "Binary":
 		if len(a.BinaryValue) == 0 {
-			return 0, invalidParameter(kind + " '" + a.Name + "' must contain a non-empty message attribute value for message attribute type '" + a.DataType + "'.")
+			return 0, emptyAttributeValue(kind, a)
 		}
 		if a.hasString {
 			return 0, invalidParameter(kind + " '" + a.Name + "' with type 'Binary' must use field 'Binary'.")
@@ -250,7 +270,7 @@ func validateAttributeValue(kind string, a *messageAttr) (int, *awsproto.Error) 
 		return len(a.Name) + len(a.DataType) + len(a.BinaryValue), nil
 	default:
 		if a.StringValue == "" {
-			return 0, invalidParameter(kind + " '" + a.Name + "' must contain a non-empty message attribute value for message attribute type '" + a.DataType + "'.")
+			return 0, emptyAttributeValue(kind, a)
 		}
 		if a.hasBinary {
 			return 0, invalidParameter(kind + " '" + a.Name + "' with type '" + base + "' must use field 'String'.")
@@ -263,6 +283,14 @@ func validateAttributeValue(kind string, a *messageAttr) (int, *awsproto.Error) 
 		}
 		return len(a.Name) + len(a.DataType) + len(a.StringValue), nil
 	}
+}
+
+// emptyAttributeValue is SQS's answer for an attribute without a value:
+// "Message (user) attribute 'ErrorDetails' must contain a non-empty value
+// of type 'String'." (LocalStack's AWS-recorded test_sqs.snapshot.json,
+// test_send_message_with_empty_string_attribute).
+func emptyAttributeValue(kind string, a *messageAttr) *awsproto.Error {
+	return invalidParameter(kind + " '" + a.Name + "' must contain a non-empty value of type '" + a.DataType + "'.")
 }
 
 // isSQSNumber reports whether s is a number SQS accepts for a Number
