@@ -84,7 +84,7 @@ func TestDeadLetterRetentionFIFOCountsFromMove(t *testing.T) {
 					dlqName += ".fifo"
 				}
 				dlq := e.queue(dlqName)
-				time.Sleep(sentAt.Add(dlqRetention + 2*time.Minute).Sub(time.Now()))
+				time.Sleep(time.Until(sentAt.Add(dlqRetention + 2*time.Minute)))
 				got := receive(t, dlq, 1, time.Second)
 				if !fifo {
 					if len(got) != 0 {
@@ -102,7 +102,7 @@ func TestDeadLetterRetentionFIFOCountsFromMove(t *testing.T) {
 					t.Fatalf("FIFO DLQ delivery id %s sent %v count %d source %v; want id %s sent %v count 2 source src.fifo",
 						m.MessageID, m.SentTimestamp, m.ReceiveCount, m.DeadLetterSource, sent.MessageID, sentAt)
 				}
-				time.Sleep(movedAt.Add(dlqRetention).Sub(time.Now()))
+				time.Sleep(time.Until(movedAt.Add(dlqRetention)))
 				if got := receive(t, dlq, 1, time.Second); len(got) != 0 {
 					t.Fatalf("FIFO DLQ delivered %q at move+retention", bodiesOf(got))
 				}
@@ -122,14 +122,14 @@ func TestDeadLetterRetentionFIFOSurvivesRestart(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		e := newQEnv(t)
 		sent, sentAt, movedAt := redriveLate(t, e, true)
-		time.Sleep(sentAt.Add(dlqRetention + time.Minute).Sub(time.Now()))
+		time.Sleep(time.Until(sentAt.Add(dlqRetention + time.Minute)))
 		e.reopen()
 		time.Sleep(time.Minute)
 		got := receive(t, e.queue("dlq.fifo"), 1, time.Second)
 		if len(got) != 1 || got[0].MessageID != sent.MessageID || !got[0].SentTimestamp.Equal(sentAt) {
 			t.Fatalf("after a restart at send+retention+1m: %+v, want message %s sent %v", got, sent.MessageID, sentAt)
 		}
-		time.Sleep(movedAt.Add(dlqRetention).Sub(time.Now()))
+		time.Sleep(time.Until(movedAt.Add(dlqRetention)))
 		e.reopen()
 		if got := receive(t, e.queue("dlq.fifo"), 1, time.Second); len(got) != 0 {
 			t.Fatalf("after a restart at move+retention: %q still delivered", bodiesOf(got))
@@ -179,7 +179,7 @@ func TestDeadLetterChainFIFOKeepsSentTimestamp(t *testing.T) {
 			got[0].DeadLetterSource == nil || got[0].DeadLetterSource.Name != "dlq.fifo" {
 			t.Fatalf("dlq2 receive: %+v, want the message sent %v, count 3, source dlq.fifo", got, sentAt)
 		}
-		time.Sleep(movedAt.Add(dlqRetention).Sub(time.Now()))
+		time.Sleep(time.Until(movedAt.Add(dlqRetention)))
 		if got := receive(t, dlq2, 1, time.Second); len(got) != 0 {
 			t.Fatalf("dlq2 delivered %q at the second move + retention", bodiesOf(got))
 		}
