@@ -163,8 +163,9 @@ func (q *Queue) commitDeletesLocked(seqs []uint64) error {
 // of one delivery may not exceed 12 hours (ValidationError). A message not
 // in flight (including one whose visibility timeout has run out, whether
 // or not a receive has seen it since): ErrMessageNotInflight, and the
-// message stays visible; a receipt of an earlier delivery:
-// ErrReceiptStale; malformed: ErrReceiptInvalid.
+// message stays visible; a receipt of an earlier delivery, or of a message
+// deleted, expired or moved since: ErrReceiptStale; malformed:
+// ErrReceiptInvalid.
 func (q *Queue) ChangeVisibility(receipt []byte, timeout time.Duration) error {
 	return q.ChangeVisibilityBatch([][]byte{receipt}, []time.Duration{timeout})[0]
 }
@@ -226,6 +227,13 @@ func (q *Queue) changeOneLocked(raw []byte, timeout time.Duration, now int64, en
 	}
 	vs := q.mu.vs
 	st := vs.tracked[r.seq]
+	if st == nil && r.seq < vs.cursor {
+		// Finished (deleted, expired, moved): the receipt names no message
+		// any more, which AWS answers as it does a stale receipt
+		// ("Message does not exist or is not available for visibility
+		// timeout change"), not as MessageNotInflight.
+		return nil, fmt.Errorf("%w: message %d no longer exists", ErrReceiptStale, r.seq)
+	}
 	if st == nil || (st.status != statusInflight && st.status != statusMoving) {
 		return nil, fmt.Errorf("%w: message %d", ErrMessageNotInflight, r.seq)
 	}

@@ -266,3 +266,42 @@ func TestQueueExpiredReceipt(t *testing.T) {
 		deleteAll(t, fifo, again)
 	})
 }
+
+// TestChangeVisibilityOfDeletedMessage checks ChangeVisibility with the
+// receipt of a message deleted since. Bug story: it answered
+// ErrMessageNotInflight, which the SQS layer sends as MessageNotInflight;
+// AWS answers InvalidParameterValue "Message does not exist or is not
+// available for visibility timeout change", the stale-receipt answer.
+// Method: for a standard and a FIFO queue, receive, delete, then change
+// the visibility with the same receipt (one and batch).
+func TestChangeVisibilityOfDeletedMessage(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e := newQEnv(t)
+		for _, fifo := range []bool{false, true} {
+			name := "gone"
+			m := SendMessage{Body: []byte("m")}
+			if fifo {
+				name += ".fifo"
+				m.GroupID, m.DeduplicationID = "g", "d"
+			}
+			q := e.create(name, DefaultQueueAttributes(fifo))
+			if res, err := q.Send(context.Background(), []SendMessage{m}); err != nil || res[0].Err != nil {
+				t.Fatalf("%s: Send: %v %+v", name, err, res)
+			}
+			got := receive(t, q, 1, time.Minute)
+			if len(got) != 1 {
+				t.Fatalf("%s: receive: %+v", name, got)
+			}
+			deleteAll(t, q, got)
+			if err := q.ChangeVisibility(got[0].Receipt, time.Minute); !errors.Is(err, ErrReceiptStale) {
+				t.Fatalf("%s: ChangeVisibility of a deleted message: %v, want ErrReceiptStale", name, err)
+			}
+			if errs := q.ChangeVisibilityBatch([][]byte{got[0].Receipt}, []time.Duration{0}); !errors.Is(errs[0], ErrReceiptStale) {
+				t.Fatalf("%s: ChangeVisibilityBatch of a deleted message: %v, want ErrReceiptStale", name, errs[0])
+			}
+			if c := q.Counts(); c.Visible != 0 || c.InFlight != 0 {
+				t.Fatalf("%s: counts after it: %+v", name, c)
+			}
+		}
+	})
+}

@@ -432,3 +432,31 @@ func TestRealEmptyAttributeValueMessage(t *testing.T) {
 	expectError(t, "empty String attribute", answers, 400, "InvalidParameterValue",
 		"Message (user) attribute 'ErrorDetails' must contain a non-empty value of type 'String'.")
 }
+
+// TestRealChangeVisibilityOfDeletedMessage checks ChangeMessageVisibility
+// (and its batch form) with the receipt of a message deleted since: AWS
+// answers InvalidParameterValue "Value <handle> for parameter ReceiptHandle
+// is invalid. Reason: Message does not exist or is not available for
+// visibility timeout change." (LocalStack's AWS-validated
+// test_change_visibility_on_deleted_message_raises_invalid_parameter_value).
+// Bug story: Sluice answered MessageNotInflight. Both protocols.
+func TestRealChangeVisibilityOfDeletedMessage(t *testing.T) {
+	e := newRealEnv(t)
+	q := e.createQueue("gone", nil)
+	e.send(q, "m")
+	got := e.receive(q, 1, 0)
+	if len(got) != 1 {
+		t.Fatalf("receive: %d messages", len(got))
+	}
+	e.deleteMessage(q, got[0])
+	handle := *got[0].ReceiptHandle
+	answers := e.wireCall("ChangeMessageVisibility", map[string]any{"QueueUrl": q, "ReceiptHandle": handle, "VisibilityTimeout": 30},
+		url.Values{"QueueUrl": {q}, "ReceiptHandle": {handle}, "VisibilityTimeout": {"30"}})
+	expectError(t, "ChangeMessageVisibility of a deleted message", answers, 400, "InvalidParameterValue",
+		"Value "+handle+" for parameter ReceiptHandle is invalid. Reason: Message does not exist or is not available for visibility timeout change.")
+	out, err := e.client.ChangeMessageVisibilityBatch(context.Background(), &sdk.ChangeMessageVisibilityBatchInput{QueueUrl: &q,
+		Entries: []types.ChangeMessageVisibilityBatchRequestEntry{{Id: aws.String("a"), ReceiptHandle: &handle, VisibilityTimeout: 30}}})
+	if err != nil || len(out.Failed) != 1 || aws.ToString(out.Failed[0].Code) != "InvalidParameterValue" {
+		t.Fatalf("ChangeMessageVisibilityBatch of a deleted message: %v %+v", err, out)
+	}
+}
