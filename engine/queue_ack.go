@@ -163,9 +163,10 @@ func (q *Queue) commitDeletesLocked(seqs []uint64) error {
 // of one delivery may not exceed 12 hours (ValidationError). A message not
 // in flight (including one whose visibility timeout has run out, whether
 // or not a receive has seen it since): ErrMessageNotInflight, and the
-// message stays visible; a receipt of an earlier delivery, or of a message
-// deleted, expired or moved since: ErrReceiptStale; malformed:
-// ErrReceiptInvalid.
+// message stays visible; on a standard queue the receipt of an earlier
+// delivery applies to the current one (AWS), on a FIFO queue it is
+// ErrReceiptStale; a receipt of a message deleted, expired or moved since:
+// ErrReceiptStale; malformed: ErrReceiptInvalid.
 func (q *Queue) ChangeVisibility(receipt []byte, timeout time.Duration) error {
 	return q.ChangeVisibilityBatch([][]byte{receipt}, []time.Duration{timeout})[0]
 }
@@ -237,7 +238,12 @@ func (q *Queue) changeOneLocked(raw []byte, timeout time.Duration, now int64, en
 	if st == nil || (st.status != statusInflight && st.status != statusMoving) {
 		return nil, fmt.Errorf("%w: message %d", ErrMessageNotInflight, r.seq)
 	}
-	if st.receiveCount != r.generation {
+	if st.receiveCount != r.generation && q.fifo {
+		// A standard queue applies the receipt of an earlier delivery to
+		// the current one, as AWS does (LocalStack's AWS-validated
+		// test_terminate_visibility_timeout_after_receive: a receipt from
+		// before a second receive makes the message visible again), and
+		// as Delete deletes with it; a FIFO receipt expires.
 		return nil, fmt.Errorf("%w: message %d was delivered again since", ErrReceiptStale, r.seq)
 	}
 	if st.status == statusMoving {

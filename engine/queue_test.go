@@ -198,7 +198,9 @@ func TestQueueVisibility(t *testing.T) {
 		if len(second) != 1 || second[0].ReceiveCount != 2 || string(second[0].Body) != "m" {
 			t.Fatalf("redelivery: %+v", second)
 		}
-		if err := q.ChangeVisibility(first[0].Receipt, time.Second); !errors.Is(err, ErrReceiptStale) {
+		// A standard queue applies an earlier delivery's receipt to the
+		// current delivery (TestStaleReceiptChangeVisibility).
+		if err := q.ChangeVisibility(first[0].Receipt, 10*time.Second); err != nil {
 			t.Fatalf("stale CV: %v", err)
 		}
 		var ve *ValidationError
@@ -301,6 +303,48 @@ func TestChangeVisibilityOfDeletedMessage(t *testing.T) {
 			}
 			if c := q.Counts(); c.Visible != 0 || c.InFlight != 0 {
 				t.Fatalf("%s: counts after it: %+v", name, c)
+			}
+		}
+	})
+}
+
+// TestStaleReceiptChangeVisibility checks ChangeVisibility with the
+// receipt of an earlier delivery of a message in flight again. AWS applies
+// it to the current delivery on a standard queue (LocalStack's
+// AWS-validated test_terminate_visibility_timeout_after_receive: receive
+// with visibility 0, receive again with 3 s, change the first receipt's
+// visibility to 0, and the message is receivable at once). Bug story:
+// Sluice refused it as stale. A FIFO receipt still expires with its
+// delivery (ErrReceiptStale), and the delivery stays in flight.
+func TestStaleReceiptChangeVisibility(t *testing.T) {
+	bubble(t, func(t *testing.T) {
+		e := newQEnv(t)
+		for _, fifo := range []bool{false, true} {
+			name := "stale"
+			m := SendMessage{Body: []byte("m")}
+			if fifo {
+				name += ".fifo"
+				m.GroupID, m.DeduplicationID = "g", "d"
+			}
+			q := e.create(name, DefaultQueueAttributes(fifo))
+			if res, err := q.Send(context.Background(), []SendMessage{m}); err != nil || res[0].Err != nil {
+				t.Fatalf("%s: Send: %v %+v", name, err, res)
+			}
+			first := receive(t, q, 1, 0)
+			second := receive(t, q, 1, 3*time.Second)
+			if len(first) != 1 || len(second) != 1 || second[0].ReceiveCount != 2 {
+				t.Fatalf("%s: receives: %+v / %+v", name, first, second)
+			}
+			err := q.ChangeVisibility(first[0].Receipt, 0)
+			again := receive(t, q, 1, time.Minute)
+			if !fifo {
+				if err != nil || len(again) != 1 || again[0].ReceiveCount != 3 {
+					t.Fatalf("%s: ChangeVisibility(first receipt, 0) = %v, then receive %+v; want the message again at once", name, err, again)
+				}
+				continue
+			}
+			if !errors.Is(err, ErrReceiptStale) || len(again) != 0 {
+				t.Fatalf("%s: ChangeVisibility(first receipt, 0) = %v, then receive %+v; want ErrReceiptStale and the delivery still in flight", name, err, again)
 			}
 		}
 	})

@@ -4,14 +4,17 @@ package sqs
 // (0–43200; the total since receive may not exceed 12 hours).
 //
 // A delivery whose visibility timeout ran out is no longer in flight:
-// MessageNotInflight, and the message stays visible.
+// MessageNotInflight, and the message stays visible. On a standard queue
+// the receipt of an earlier delivery of a message in flight again applies
+// to the current delivery, as on AWS (LocalStack's AWS-validated
+// test_terminate_visibility_timeout_after_receive); on a FIFO queue it is
+// refused (InvalidParameterValue). A receipt of a deleted message is
+// InvalidParameterValue "Message does not exist or is not available for
+// visibility timeout change.", as on AWS.
 //
-// Differences from AWS: the receipt of an earlier delivery of a message
-// now in flight again is refused (InvalidParameterValue); LocalStack's
-// AWS-validated test_terminate_visibility_timeout_after_receive shows AWS
-// applying it to the current delivery. For a delivery whose timeout ran
-// out, LocalStack (PR 9632, validated against AWS) reports AWS answering
-// success and doing nothing, where Sluice answers MessageNotInflight.
+// Differences from AWS: for a delivery whose timeout ran out, LocalStack
+// (PR 9632, validated against AWS) reports AWS answering success and doing
+// nothing, where Sluice answers MessageNotInflight.
 
 import (
 	"errors"

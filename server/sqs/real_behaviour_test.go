@@ -460,3 +460,50 @@ func TestRealChangeVisibilityOfDeletedMessage(t *testing.T) {
 		t.Fatalf("ChangeMessageVisibilityBatch of a deleted message: %v %+v", err, out)
 	}
 }
+
+// TestRealStaleReceiptChangeVisibility replays LocalStack's AWS-validated
+// test_terminate_visibility_timeout_after_receive: receive, receive again
+// after the first delivery's timeout, then ChangeMessageVisibility to 0
+// with the FIRST receipt. AWS applies it to the current delivery: the
+// message is receivable at once. Bug story: Sluice refused the first
+// receipt as stale (InvalidParameterValue). Both protocols; a FIFO queue
+// still refuses an earlier delivery's receipt.
+func TestRealStaleReceiptChangeVisibility(t *testing.T) {
+	e := newRealEnv(t)
+	ctx := context.Background()
+	for _, protocol := range []string{"json", "query"} {
+		q := e.createQueue("stale-"+protocol, map[string]string{"VisibilityTimeout": "5"})
+		e.send(q, "m")
+		first := e.receive(q, 1, 0)
+		e.clock.Advance(6 * time.Second)
+		second := e.receive(q, 1, 30)
+		if len(first) != 1 || len(second) != 1 || second[0].Attributes["ApproximateReceiveCount"] != "2" {
+			t.Fatalf("%s: receives %v / %v", protocol, bodies(first), bodies(second))
+		}
+		handle := *first[0].ReceiptHandle
+		var status int
+		if protocol == "json" {
+			body, _ := json.Marshal(map[string]any{"QueueUrl": q, "ReceiptHandle": handle, "VisibilityTimeout": 0})
+			status, _, _ = jsonExchange(t, e.url, "ChangeMessageVisibility", string(body))
+		} else {
+			status, _ = queryCall(t, e.url, "/", url.Values{"Action": {"ChangeMessageVisibility"}, "QueueUrl": {q}, "ReceiptHandle": {handle}, "VisibilityTimeout": {"0"}})
+		}
+		if status != 200 {
+			t.Fatalf("%s: ChangeMessageVisibility with the first receipt: HTTP %d", protocol, status)
+		}
+		if again := e.receive(q, 1, 0); len(again) != 1 || again[0].Attributes["ApproximateReceiveCount"] != "3" {
+			t.Fatalf("%s: receive after it: %v, want the message at once", protocol, bodies(again))
+		}
+	}
+	fifo := e.createQueue("stale.fifo", map[string]string{"FifoQueue": "true", "VisibilityTimeout": "5"})
+	e.sendFIFO(fifo, "f", "g", "d")
+	first := e.receive(fifo, 1, 0)
+	e.clock.Advance(6 * time.Second)
+	if second := e.receive(fifo, 1, 30); len(first) != 1 || len(second) != 1 {
+		t.Fatalf("FIFO receives %v / %v", bodies(first), bodies(second))
+	}
+	_, err := e.client.ChangeMessageVisibility(ctx, &sdk.ChangeMessageVisibilityInput{QueueUrl: &fifo, ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: 0})
+	if code := apiCode(t, err); code != "InvalidParameterValue" {
+		t.Errorf("FIFO ChangeMessageVisibility with an earlier delivery's receipt: %v", err)
+	}
+}

@@ -66,10 +66,10 @@ func TestRealVisibility(t *testing.T) {
 	}
 	m = third[0]
 
-	// The receipt of an earlier delivery cannot change visibility.
-	_, err := e.client.ChangeMessageVisibility(ctx, &sdk.ChangeMessageVisibilityInput{QueueUrl: &url, ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: 10})
-	if code := apiCode(t, err); code != "InvalidParameterValue" {
-		t.Errorf("ChangeMessageVisibility with a stale receipt: %v", err)
+	// On a standard queue the receipt of an earlier delivery applies to
+	// the current one, as on AWS (TestRealStaleReceiptChangeVisibility).
+	if _, err := e.client.ChangeMessageVisibility(ctx, &sdk.ChangeMessageVisibilityInput{QueueUrl: &url, ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: 10}); err != nil {
+		t.Errorf("ChangeMessageVisibility with an earlier delivery's receipt: %v", err)
 	}
 	// Extend, then end the timeout with 0: visible at once.
 	if _, err := e.client.ChangeMessageVisibility(ctx, &sdk.ChangeMessageVisibilityInput{QueueUrl: &url, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 600}); err != nil {
@@ -84,7 +84,7 @@ func TestRealVisibility(t *testing.T) {
 	}
 	// The message is visible, not in flight: changing it again is
 	// MessageNotInflight.
-	_, err = e.client.ChangeMessageVisibility(ctx, &sdk.ChangeMessageVisibilityInput{QueueUrl: &url, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 10})
+	_, err := e.client.ChangeMessageVisibility(ctx, &sdk.ChangeMessageVisibilityInput{QueueUrl: &url, ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 10})
 	var notInflight *types.MessageNotInflight
 	if !errors.As(err, &notInflight) {
 		t.Errorf("ChangeMessageVisibility of a visible message: %v", err)
