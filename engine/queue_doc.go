@@ -47,8 +47,10 @@ package engine
 // Stale receipts: Delete on a standard queue deletes anyway (AWS: an old
 // receipt "might" delete); on a FIFO queue it returns ErrReceiptStale (AWS:
 // "The receipt handle has expired"). ChangeVisibility with a stale receipt
-// returns ErrReceiptStale, on a message not in flight ErrMessageNotInflight,
-// beyond 12 h after the delivery a *ValidationError.
+// applies to the current delivery on a standard queue (as AWS) and returns
+// ErrReceiptStale on a FIFO queue; with the receipt of a message deleted,
+// expired or moved since, ErrReceiptStale; on a message not in flight
+// ErrMessageNotInflight; beyond 12 h after the delivery a *ValidationError.
 //
 // # Durability and the at-least-once window
 //
