@@ -121,21 +121,74 @@ func (m *streamMeta) checkReshardable() error {
 	return nil
 }
 
-// checkShardRoom fails with ErrLimitExceeded if adding n shards would pass
-// the per-stream bounds on retained and open shards.
+// checkShardRoom fails with a *ReshardLimitError (RetainedShards) if
+// adding n shards would pass the per-stream bound on retained shards.
 func (m *streamMeta) checkShardRoom(n int) error {
 	if len(m.Shards)+n > streamShardsMax {
-		return fmt.Errorf("%w: stream %q would hold more than %d shards (closed shards count until their data expires)",
-			ErrLimitExceeded, m.Name, streamShardsMax)
+		return &ReshardLimitError{Limit: ReshardRetainedShards, Stream: m.Name, Max: streamShardsMax}
 	}
 	return nil
 }
 
+// ReshardLimit names the bound a SplitShard, MergeShards or
+// UpdateShardCount hit.
+type ReshardLimit uint8
+
+const (
+	// ReshardOpenMax: UpdateShardCount's target is over the open shards
+	// a stream may have (Max).
+	ReshardOpenMax ReshardLimit = iota + 1
+	// ReshardOverDouble: UpdateShardCount's target is over double the
+	// open shard count.
+	ReshardOverDouble
+	// ReshardUnderHalf: UpdateShardCount's target is below half the open
+	// shard count.
+	ReshardUnderHalf
+	// ReshardDailyUpdates: UpdateShardCount ran Max times in the rolling
+	// Window already.
+	ReshardDailyUpdates
+	// ReshardRetainedShards: the stream would keep more than Max shards,
+	// open and closed (closed ones count until their data expires).
+	ReshardRetainedShards
+)
+
+// ReshardLimitError is the ErrLimitExceeded of a reshard: which bound, and
+// the numbers it compared, so that a caller can word it (errors.Is(err,
+// ErrLimitExceeded) holds).
+type ReshardLimitError struct {
+	Limit  ReshardLimit
+	Stream string
+	// Open and Target: UpdateShardCount's open shard count and target.
+	Open, Target int
+	// Max is the bound (a shard count, or calls per Window).
+	Max    int
+	Window time.Duration
+}
+
+func (e *ReshardLimitError) Error() string {
+	var what string
+	switch e.Limit {
+	case ReshardOpenMax:
+		what = fmt.Sprintf("target shard count %d is over %d open shards", e.Target, e.Max)
+	case ReshardOverDouble:
+		what = fmt.Sprintf("UpdateShardCount cannot scale up over double the open shard count %d (target %d)", e.Open, e.Target)
+	case ReshardUnderHalf:
+		what = fmt.Sprintf("UpdateShardCount cannot scale down below half the open shard count %d (target %d)", e.Open, e.Target)
+	case ReshardDailyUpdates:
+		what = fmt.Sprintf("UpdateShardCount can be called at most %d times per rolling %v", e.Max, e.Window)
+	case ReshardRetainedShards:
+		what = fmt.Sprintf("the stream would hold more than %d shards (closed shards count until their data expires)", e.Max)
+	}
+	return fmt.Sprintf("%v: stream %q: %s", ErrLimitExceeded, e.Stream, what)
+}
+
+func (e *ReshardLimitError) Unwrap() error { return ErrLimitExceeded }
+
 // planUniform plans UpdateShardCount with UNIFORM_SCALING: afterwards the
 // open shards are target even ranges of the keyspace. AWS's bounds apply:
-// at most shardCountUpdatesMax calls per rolling 24 h, target at most double
-// and at least half the open shard count (ErrLimitExceeded, as AWS answers
-// LimitExceededException for all three).
+// at most shardCountUpdatesMax calls per rolling 24 h, target at most
+// streamOpenShardsMax, double and at least half the open shard count (a
+// *ReshardLimitError, as AWS answers LimitExceededException for all four).
 //
 // Like AWS, it reaches the target by splits and merges, so lineage stays a
 // tree of at most two parents per shard: (1) an open shard whose range is
@@ -229,22 +282,23 @@ func (m *streamMeta) planUniform(target int, now time.Time) (reshardPlan, error)
 
 // checkUniformBounds applies AWS's UpdateShardCount limits.
 func (m *streamMeta) checkUniformBounds(target, open int, now time.Time) error {
-	if target < 1 || target > streamOpenShardsMax {
-		return invalidf("TargetShardCount", "%d is outside [1, %d]", target, streamOpenShardsMax)
+	if target < 1 {
+		return invalidf("TargetShardCount", "%d is below 1", target)
 	}
-	if target > 2*open {
-		return fmt.Errorf("%w: UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: %d, Target shard count: %d",
-			ErrLimitExceeded, open, target)
+	limit := &ReshardLimitError{Stream: m.Name, Open: open, Target: target}
+	switch {
+	case target > streamOpenShardsMax:
+		limit.Limit, limit.Max = ReshardOpenMax, streamOpenShardsMax
+	case target > 2*open:
+		limit.Limit = ReshardOverDouble
+	case 2*target < open:
+		limit.Limit = ReshardUnderHalf
+	case m.recentShardCountUpdates(now) >= shardCountUpdatesMax:
+		limit.Limit, limit.Max, limit.Window = ReshardDailyUpdates, shardCountUpdatesMax, shardCountUpdateWindow
+	default:
+		return nil
 	}
-	if 2*target < open {
-		return fmt.Errorf("%w: UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: %d, Target shard count: %d",
-			ErrLimitExceeded, open, target)
-	}
-	if n := m.recentShardCountUpdates(now); n >= shardCountUpdatesMax {
-		return fmt.Errorf("%w: UpdateShardCount can be called at most %d times per rolling %v for stream %q",
-			ErrLimitExceeded, shardCountUpdatesMax, shardCountUpdateWindow, m.Name)
-	}
-	return nil
+	return limit
 }
 
 // recentShardCountUpdates counts UpdateShardCount calls within the window

@@ -708,7 +708,6 @@ func (s *Stream) infoAt(snap *streamSnapshot, now time.Time) StreamInfo {
 		EncryptionType: m.EncryptionType, KeyID: m.KeyID,
 		EnhancedMetrics: slices.Clone(m.EnhancedMetrics), Tags: maps.Clone(m.Tags),
 		EntityID: s.entityID, OpenShards: len(snap.open),
-		RecentShardCountUpdates: m.recentShardCountUpdates(now),
 	}
 	if info.Tags == nil {
 		info.Tags = map[string]string{}

@@ -139,11 +139,6 @@ type StreamInfo struct {
 	EntityID uint64
 	// OpenShards counts the open shards in Shards.
 	OpenShards int
-	// RecentShardCountUpdates counts the UpdateShardCount calls in the
-	// rolling 24 h window ending now; UpdateShardCount fails with
-	// ErrLimitExceeded once it reaches 10 (AWS's quota). Callers use it to
-	// tell that limit from the others UpdateShardCount can hit.
-	RecentShardCountUpdates int
 }
 
 // streamMeta is the persisted state of one stream, stored as the value of

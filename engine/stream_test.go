@@ -249,8 +249,7 @@ func TestStreamSeekTimestamp(t *testing.T) {
 // routes new records to the children by range, wakes a waiter on the
 // parent, and that merging and UpdateShardCount keep lineage.
 func TestStreamSplitMergeLineage(t *testing.T) {
-	clock := newStreamTestClock()
-	db := openStreamDB(t, vfs.NewMem(), clock, 0)
+	db := openStreamDB(t, vfs.NewMem(), newStreamTestClock(), 0)
 	defer db.Close()
 	s := createTestStream(t, db, "reshard", StreamConfig{ShardCount: 1})
 	for i := range 10 {
@@ -313,17 +312,12 @@ func TestStreamSplitMergeLineage(t *testing.T) {
 	if _, err := s.Put(context.Background(), []PutRecord{{PartitionKey: "z", Data: []byte("z")}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.UpdateShardCount(5); !errors.Is(err, ErrLimitExceeded) {
-		t.Fatalf("2 -> 5: %v, want ErrLimitExceeded", err)
-	}
-	// Info counts the calls in the rolling window (the refused one does
-	// not count), so a caller can tell the 10-per-24h quota from the others.
-	if n := s.Info().RecentShardCountUpdates; n != 1 {
-		t.Fatalf("RecentShardCountUpdates %d, want 1", n)
-	}
-	clock.Advance(shardCountUpdateWindow)
-	if n := s.Info().RecentShardCountUpdates; n != 0 {
-		t.Fatalf("RecentShardCountUpdates %d a day later, want 0", n)
+	// The error names the bound and its numbers, so a caller can word it.
+	err := s.UpdateShardCount(5)
+	var limit *ReshardLimitError
+	if !errors.Is(err, ErrLimitExceeded) || !errors.As(err, &limit) ||
+		limit.Limit != ReshardOverDouble || limit.Open != 2 || limit.Target != 5 || limit.Stream != "reshard" {
+		t.Fatalf("2 -> 5: %v (%+v), want ErrLimitExceeded as ReshardOverDouble 2 -> 5", err, limit)
 	}
 }
 

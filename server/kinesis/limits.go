@@ -60,15 +60,10 @@ const (
 	streamNameLengthMax   = 128
 	consumerNameLengthMax = 128
 
-	// streamOpenShardsMax bounds a stream's open shards: UpdateShardCount
-	// may not "Scale up to more than 10000 shards in a stream" (API
-	// reference, UpdateShardCount), and the engine holds no more in one
-	// stream (CreateStream's ShardCount included).
+	// streamOpenShardsMax bounds CreateStream's ShardCount: the engine
+	// holds at most this many open shards in a stream (UpdateShardCount's
+	// bound is the engine's, engine.ReshardOpenMax, with the same value).
 	streamOpenShardsMax = 10_000
-	// shardCountUpdatesPerDayMax is how often UpdateShardCount may run per
-	// stream in a rolling 24 hours (API reference: "Scale more than ten
-	// times per rolling 24-hour period per stream"); the engine enforces it.
-	shardCountUpdatesPerDayMax = 10
 
 	// shardLimitDefault is the account shard quota DescribeLimits reports.
 	shardLimitDefault = 500

@@ -311,19 +311,44 @@ func (s *Service) splitShard(c *call) error {
 
 // reshardError maps an error of Split, Merge or UpdateShardCount that the
 // handler did not word itself. The engine's ErrLimitExceeded texts are
-// never passed on (they are Go-formatted and name engine internals).
+// never passed on (they are Go-formatted and name engine internals): the
+// bound it names (engine.ReshardLimitError) is worded here.
 func reshardError(err error, t target) error {
 	var ve *engine.ValidationError
+	var limit *engine.ReshardLimitError
 	switch {
 	case errors.As(err, &ve) && ve.Field == "StreamMode":
 		// The stream turned ON_DEMAND after the handler looked.
 		return onDemandNotSupported(t.ns, t.name)
-	case errors.Is(err, engine.ErrLimitExceeded):
-		// AWS's own bounds were checked first (shardCountLimit); what is
-		// left is the engine's bound on retained shards.
-		return shardRoomExceeded(t.ns, t.name)
+	case errors.As(err, &limit):
+		return reshardLimitExceeded(limit, t)
 	}
 	return streamError(err, t.ns, t.name)
+}
+
+// reshardLimitExceeded words a reshard's LimitExceededException. The
+// UpdateShardCount scaling bounds are in AWS's words as kinesalite records
+// them (actions/updateShardCount.js: "Target shard count or number of open
+// shards cannot be greater than N. ...", "UpdateShardCount cannot scale up
+// over double your current open shard count. ...", "... scale down below
+// half ..."). For the quota of 10 calls per rolling 24 hours (API
+// reference, UpdateShardCount) no AWS text was found; the sentence is a
+// neutral one, as is the engine's bound on retained shards
+// (shardRoomExceeded).
+func reshardLimitExceeded(limit *engine.ReshardLimitError, t target) error {
+	counts := ". Current open shard count: " + itoa(limit.Open) + ", Target shard count: " + itoa(limit.Target)
+	switch limit.Limit {
+	case engine.ReshardOpenMax:
+		return errLimitExceeded.WithMessage("Target shard count or number of open shards cannot be greater than " + itoa(limit.Max) + counts)
+	case engine.ReshardOverDouble:
+		return errLimitExceeded.WithMessage("UpdateShardCount cannot scale up over double your current open shard count" + counts)
+	case engine.ReshardUnderHalf:
+		return errLimitExceeded.WithMessage("UpdateShardCount cannot scale down below half your current open shard count" + counts)
+	case engine.ReshardDailyUpdates:
+		return errLimitExceeded.WithMessage("UpdateShardCount cannot be called more than " + itoa(limit.Max) +
+			" times per rolling 24-hour period for stream " + t.name + " under account " + t.ns.Account + ".")
+	}
+	return shardRoomExceeded(t.ns, t.name)
 }
 
 // Resharding errors, in AWS's words. kinesalite records them from AWS
@@ -418,19 +443,8 @@ func (s *Service) updateShardCount(c *call) error {
 	if info.Mode == engine.StreamModeOnDemand {
 		return onDemandNotSupported(t.ns, t.name)
 	}
-	want := int(*in.TargetShardCount)
-	if err := shardCountLimit(t, &info, want); err != nil {
-		return err
-	}
 	current := info.OpenShards
-	if err := st.UpdateShardCount(want); err != nil {
-		if errors.Is(err, engine.ErrLimitExceeded) {
-			// Another reshard may have moved the bounds since Info.
-			fresh := st.Info()
-			if err := shardCountLimit(t, &fresh, want); err != nil {
-				return err
-			}
-		}
+	if err := st.UpdateShardCount(int(*in.TargetShardCount)); err != nil {
 		return reshardError(err, t)
 	}
 	e := &c.out
@@ -440,32 +454,5 @@ func (s *Service) updateShardCount(c *call) error {
 	e.kint("TargetShardCount", *in.TargetShardCount)
 	e.kstr("StreamARN", t.arn())
 	e.objEnd()
-	return nil
-}
-
-// shardCountLimit checks UpdateShardCount's limits on info, in the order
-// the engine applies them (planUniform), and words a violation itself: the
-// engine enforces the same limits but its texts are not AWS's. The scaling
-// bounds are in AWS's words as kinesalite records them
-// (actions/updateShardCount.js: "Target shard count or number of open
-// shards cannot be greater than N. ...", "UpdateShardCount cannot scale
-// up over double your current open shard count. ...", "... scale down
-// below half ..."), all LimitExceededException. For the quota of 10 calls
-// per rolling 24 hours (API reference, UpdateShardCount) no AWS text was
-// found; the sentence is a neutral one.
-func shardCountLimit(t target, info *engine.StreamInfo, want int) error {
-	open := info.OpenShards
-	counts := ". Current open shard count: " + itoa(open) + ", Target shard count: " + itoa(want)
-	switch {
-	case want > streamOpenShardsMax:
-		return errLimitExceeded.WithMessage("Target shard count or number of open shards cannot be greater than " + itoa(streamOpenShardsMax) + counts)
-	case want > 2*open:
-		return errLimitExceeded.WithMessage("UpdateShardCount cannot scale up over double your current open shard count" + counts)
-	case 2*want < open:
-		return errLimitExceeded.WithMessage("UpdateShardCount cannot scale down below half your current open shard count" + counts)
-	case info.RecentShardCountUpdates >= shardCountUpdatesPerDayMax:
-		return errLimitExceeded.WithMessage("UpdateShardCount cannot be called more than " + itoa(shardCountUpdatesPerDayMax) +
-			" times per rolling 24-hour period for stream " + t.name + " under account " + t.ns.Account + ".")
-	}
 	return nil
 }

@@ -64,7 +64,7 @@ func TestReshardErrorWording(t *testing.T) {
 		err           error
 		code, message string
 	}{
-		{fmt.Errorf("%w: stream %q would hold more than %d shards (closed shards count until their data expires)", engine.ErrLimitExceeded, "s", 20000),
+		{&engine.ReshardLimitError{Limit: engine.ReshardRetainedShards, Stream: "s", Max: 20000},
 			"LimitExceededException", "This request would exceed the shard limit for stream s under account 000000000000: closed shards count towards it until their data expires."},
 		{&engine.ValidationError{Field: "StreamMode", Reason: `stream "s" is ON_DEMAND; resharding is supported only for PROVISIONED streams`},
 			"ValidationException", "Request is invalid. Stream s under account 000000000000 is in On-Demand mode."},
