@@ -96,6 +96,21 @@ func sendBodies(t *testing.T, q *Queue, bodies ...string) []SendResult {
 	return res
 }
 
+// sendOne sends one message with body to q, in group "g" with
+// deduplication id "d" if q is FIFO, and fails the test unless it is sent.
+func sendOne(t *testing.T, q *Queue, body string) SendResult {
+	t.Helper()
+	m := SendMessage{Body: []byte(body)}
+	if q.fifo {
+		m.GroupID, m.DeduplicationID = "g", "d"
+	}
+	res, err := q.Send(context.Background(), []SendMessage{m})
+	if err != nil || res[0].Err != nil {
+		t.Fatalf("Send to %s: %v %+v", q.ref.Name, err, res)
+	}
+	return res[0]
+}
+
 func receive(t *testing.T, q *Queue, max int, visibility time.Duration) []ReceivedMessage {
 	t.Helper()
 	wait := time.Duration(0)
@@ -281,15 +296,11 @@ func TestChangeVisibilityOfDeletedMessage(t *testing.T) {
 		e := newQEnv(t)
 		for _, fifo := range []bool{false, true} {
 			name := "gone"
-			m := SendMessage{Body: []byte("m")}
 			if fifo {
 				name += ".fifo"
-				m.GroupID, m.DeduplicationID = "g", "d"
 			}
 			q := e.create(name, DefaultQueueAttributes(fifo))
-			if res, err := q.Send(context.Background(), []SendMessage{m}); err != nil || res[0].Err != nil {
-				t.Fatalf("%s: Send: %v %+v", name, err, res)
-			}
+			sendOne(t, q, "m")
 			got := receive(t, q, 1, time.Minute)
 			if len(got) != 1 {
 				t.Fatalf("%s: receive: %+v", name, got)
@@ -321,15 +332,11 @@ func TestStaleReceiptChangeVisibility(t *testing.T) {
 		e := newQEnv(t)
 		for _, fifo := range []bool{false, true} {
 			name := "stale"
-			m := SendMessage{Body: []byte("m")}
 			if fifo {
 				name += ".fifo"
-				m.GroupID, m.DeduplicationID = "g", "d"
 			}
 			q := e.create(name, DefaultQueueAttributes(fifo))
-			if res, err := q.Send(context.Background(), []SendMessage{m}); err != nil || res[0].Err != nil {
-				t.Fatalf("%s: Send: %v %+v", name, err, res)
-			}
+			sendOne(t, q, "m")
 			first := receive(t, q, 1, 0)
 			second := receive(t, q, 1, 3*time.Second)
 			if len(first) != 1 || len(second) != 1 || second[0].ReceiveCount != 2 {

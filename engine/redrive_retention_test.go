@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -38,14 +37,7 @@ func redriveLate(t *testing.T, e *qenv, fifo bool) (SendResult, time.Time, time.
 	srcAttrs.Redrive = &RedrivePolicy{DeadLetterTarget: QueueRef{Namespace: testNS, Name: "dlq" + suffix}, MaxReceiveCount: 1}
 	src := e.create("src"+suffix, srcAttrs)
 
-	m := SendMessage{Body: []byte("poison")}
-	if fifo {
-		m.GroupID, m.DeduplicationID = "g", "d"
-	}
-	res, err := src.Send(context.Background(), []SendMessage{m})
-	if err != nil || res[0].Err != nil {
-		t.Fatalf("send: %v %+v", err, res)
-	}
+	res := sendOne(t, src, "poison")
 	sentAt := time.Now()
 	if got := receive(t, src, 1, moveAfter); len(got) != 1 {
 		t.Fatalf("first source receive: %d messages", len(got))
@@ -55,7 +47,7 @@ func redriveLate(t *testing.T, e *qenv, fifo bool) (SendResult, time.Time, time.
 		t.Fatalf("second source receive delivered %q instead of moving it", bodiesOf(got))
 	}
 	movedAt := time.Now()
-	return res[0], sentAt, movedAt
+	return res, sentAt, movedAt
 }
 
 // TestDeadLetterRetentionFIFOCountsFromMove checks that retention in a
@@ -157,10 +149,7 @@ func TestDeadLetterChainFIFOKeepsSentTimestamp(t *testing.T) {
 		srcAttrs := DefaultQueueAttributes(true)
 		srcAttrs.Redrive = &RedrivePolicy{DeadLetterTarget: QueueRef{Namespace: testNS, Name: "dlq.fifo"}, MaxReceiveCount: 1}
 		src := e.create("src.fifo", srcAttrs)
-		res, err := src.Send(context.Background(), []SendMessage{{Body: []byte("poison"), GroupID: "g", DeduplicationID: "d"}})
-		if err != nil || res[0].Err != nil {
-			t.Fatalf("send: %v %+v", err, res)
-		}
+		sendOne(t, src, "poison")
 		sentAt := time.Now()
 		for _, q := range []*Queue{src, dlq} {
 			if got := receive(t, q, 1, moveAfter); len(got) != 1 || !got[0].SentTimestamp.Equal(sentAt) {

@@ -399,10 +399,7 @@ func TestFIFORedriveReplacesDeduplicationID(t *testing.T) {
 		attrs := DefaultQueueAttributes(true)
 		attrs.Redrive = &RedrivePolicy{DeadLetterTarget: QueueRef{Namespace: testNS, Name: "dlq.fifo"}, MaxReceiveCount: 1}
 		src := e.create("src.fifo", attrs)
-		res, err := src.Send(context.Background(), []SendMessage{{Body: []byte("m"), GroupID: "g", DeduplicationID: "d"}})
-		if err != nil || res[0].Err != nil {
-			t.Fatalf("send: %v %+v", err, res)
-		}
+		sent := sendOne(t, src, "m")
 		if got := receive(t, src, 1, time.Second); len(got) != 1 || got[0].DeduplicationID != "d" {
 			t.Fatalf("source receive: %+v, want the message with deduplication id d", got)
 		}
@@ -410,7 +407,7 @@ func TestFIFORedriveReplacesDeduplicationID(t *testing.T) {
 		if got := receive(t, src, 1, time.Second); len(got) != 0 {
 			t.Fatalf("source receive delivered %q instead of moving it", bodiesOf(got))
 		}
-		want := res[0].MessageID
+		want := sent.MessageID
 		for round := range 2 {
 			got := receive(t, e.queue("dlq.fifo"), 1, time.Second)
 			if len(got) != 1 || got[0].DeduplicationID != want || got[0].MessageID != want {

@@ -191,26 +191,25 @@ func validateAttributeName(name string) *awsproto.Error {
 	if name == "" {
 		return invalidParameter("The request must contain non-empty message attribute name.")
 	}
-	valid := len(name) <= messageAttributeNameLengthMax && name[0] != '.' && name[len(name)-1] != '.' &&
-		!strings.Contains(name, "..")
-	for i := 0; valid && i < len(name); i++ {
-		valid = isNameByte(name[i]) || name[i] == '.'
-	}
-	if !valid {
+	if !attributeNameShapeOK(name) {
 		return invalidParameter("Message (user) attribute name '" + name + "' is invalid. Names can contain alphanumeric characters, hyphens, underscores and periods, cannot start or end with a period, cannot have consecutive periods and can be up to 256 characters long.")
 	}
-	lower := strings.ToLower(name)
-	if strings.HasPrefix(lower, "aws.") || strings.HasPrefix(lower, "amazon.") {
+	if reservedAttributeName(name) {
 		return invalidParameter("You can't use message attribute names beginning with 'AWS.' or 'Amazon.'. These strings are reserved for internal use. Additionally, they cannot start or end with a period, or contain consecutive periods.")
 	}
 	return nil
 }
 
 // isAttributeName reports whether some message attribute could have name
-// (the rules of validateAttributeName), without allocating.
+// (validateAttributeName would accept it), without allocating.
 func isAttributeName(name string) bool {
-	if name == "" || len(name) > messageAttributeNameLengthMax || name[0] == '.' || name[len(name)-1] == '.' ||
-		strings.Contains(name, "..") {
+	return name != "" && attributeNameShapeOK(name) && !reservedAttributeName(name)
+}
+
+// attributeNameShapeOK checks a non-empty name's length and characters:
+// at most 256 of [A-Za-z0-9_.-], no leading, trailing or doubled period.
+func attributeNameShapeOK(name string) bool {
+	if len(name) > messageAttributeNameLengthMax || name[0] == '.' || name[len(name)-1] == '.' || strings.Contains(name, "..") {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
@@ -218,7 +217,12 @@ func isAttributeName(name string) bool {
 			return false
 		}
 	}
-	return !hasPrefixFold(name, "aws.") && !hasPrefixFold(name, "amazon.")
+	return true
+}
+
+// reservedAttributeName reports an AWS./Amazon. prefix, in any case.
+func reservedAttributeName(name string) bool {
+	return hasPrefixFold(name, "aws.") || hasPrefixFold(name, "amazon.")
 }
 
 // hasPrefixFold is strings.HasPrefix ignoring ASCII case.
