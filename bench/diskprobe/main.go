@@ -10,7 +10,9 @@
 //     latency, the ceiling for one synchronous appender;
 //   - the same into a file first filled with zeros and synced, so that no
 //     sync changes the file size or allocates blocks (what segment/'s
-//     preallocation gets), with 4 KiB and 64 KiB writes;
+//     preallocation gets), with 1, 4 and 64 KiB writes, and the process's
+//     CPU time per write + fdatasync: the floor of what one group commit
+//     costs a server under --fsync always on this machine;
 //   - with -pagecache-mib N, the CPU cost of buffered writes that grow the
 //     page cache (new files, fresh pages) against the same writes over
 //     pages already cached. On a VM whose balloon reports free memory to
@@ -84,51 +86,57 @@ func run(dir string, size int64, chunk int, syncEvery int64, syncs int) error {
 	}
 	fmt.Printf("write4k_fdatasync_per_sec=%.0f p50_us=%.0f p99_us=%.0f (n=%d)\n",
 		rate, p50.Seconds()*1e6, p99.Seconds()*1e6, syncs)
-	for _, kib := range []int{4, 64} {
-		rate, p50, p99, err := overwriteLoop(filepath.Join(tmp, "prealloc"), syncs, kib<<10)
+	for _, kib := range []int{1, 4, 64} {
+		rate, p50, p99, cpu, err := overwriteLoop(filepath.Join(tmp, "prealloc"), syncs, kib<<10)
 		if err != nil {
 			return fmt.Errorf("preallocated sync loop: %w", err)
 		}
-		fmt.Printf("prealloc_write%dk_fdatasync_per_sec=%.0f p50_us=%.0f p99_us=%.0f (n=%d)\n",
-			kib, rate, p50.Seconds()*1e6, p99.Seconds()*1e6, syncs)
+		fmt.Printf("prealloc_write%dk_fdatasync_per_sec=%.0f p50_us=%.0f p99_us=%.0f cpu_us_per_sync=%.1f (n=%d)\n",
+			kib, rate, p50.Seconds()*1e6, p99.Seconds()*1e6, cpu.Seconds()*1e6, syncs)
 	}
 	return nil
 }
 
 // overwriteLoop fills a file with n×size zeros and syncs it, then writes
 // size bytes over it in order and fdatasyncs, n times, from one goroutine.
-func overwriteLoop(path string, n, size int) (float64, time.Duration, time.Duration, error) {
+// It returns the rate, the p50 and p99 latency of one write + fdatasync and
+// the process's CPU time (user + system) per write + fdatasync.
+func overwriteLoop(path string, n, size int) (rate float64, p50, p99, cpu time.Duration, err error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	defer func() { _ = f.Close() }()
 	zeros := make([]byte, 1<<20)
 	for off := int64(0); off < int64(n*size); off += int64(len(zeros)) {
 		if _, err := f.WriteAt(zeros, off); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, 0, err
 		}
 	}
 	if err := f.Sync(); err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	buf := make([]byte, size)
 	fill(buf)
 	latencies := make([]time.Duration, n)
+	cpu0, _ := cputime.Self()
 	start := time.Now()
 	for i := range latencies {
 		t0 := time.Now()
 		if _, err := f.WriteAt(buf, int64(i*size)); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, 0, err
 		}
 		if err := unix.Fdatasync(int(f.Fd())); err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, 0, err
 		}
 		latencies[i] = time.Since(t0)
 	}
-	rate := float64(n) / time.Since(start).Seconds()
+	rate = float64(n) / time.Since(start).Seconds()
+	if cpu1, ok := cputime.Self(); ok {
+		cpu = (cpu1 - cpu0) / time.Duration(n)
+	}
 	slices.Sort(latencies)
-	return rate, latencies[n/2], latencies[n*99/100], os.Remove(path)
+	return rate, latencies[n/2], latencies[n*99/100], cpu, os.Remove(path)
 }
 
 // bufferedWrite writes size bytes in chunk-sized writes through the page
