@@ -443,6 +443,11 @@ func (m *streamMeta) setTags(tags map[string]string) error {
 	return nil
 }
 
+// OnDemandShardCount is how many shards CreateStream gives an ON_DEMAND
+// stream whose StreamConfig.ShardCount is 0 (4 MiB/s of write capacity, as
+// AWS starts one).
+const OnDemandShardCount = 4
+
 // CreateStream creates a stream with cfg's shards (evenly dividing the hash
 // keyspace) and tags. It fails with ErrStreamExists if the name is taken
 // (also by a stream still DELETING), *ValidationError for a bad name or

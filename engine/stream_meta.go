@@ -53,7 +53,7 @@ const (
 	streamOpenShardsMax = 10000
 	// onDemandShardCount is the shard count of a new ON_DEMAND stream
 	// (4 MiB/s write capacity, as AWS starts it).
-	onDemandShardCount       = 4
+	onDemandShardCount       = OnDemandShardCount
 	streamRetentionMin       = 24 * time.Hour
 	streamRetentionMax       = 8760 * time.Hour
 	streamRetentionDefault   = 24 * time.Hour

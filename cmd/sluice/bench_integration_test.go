@@ -59,7 +59,7 @@ func (b *syncBuffer) String() string {
 func startInProcessSluice(t *testing.T) *inProcessSluice {
 	t.Helper()
 	return startInProcessSluiceWith(t, func(db *engine.DB, logger *slog.Logger) ([]*server.Service, error) {
-		return services(db, logger)
+		return services(db, logger, kinesis.Config{})
 	})
 }
 

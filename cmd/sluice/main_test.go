@@ -25,7 +25,7 @@ func TestServeFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := serveConfig{addr: ":9", dataDir: "./sluice-data", fsync: "never", logLevel: "debug", accountID: "111111111111", enableReset: true, kinesisLimits: "none", steadySysmon: true}
+	want := serveConfig{addr: ":9", dataDir: "./sluice-data", fsync: "never", logLevel: "debug", accountID: "111111111111", enableReset: true, kinesisLimits: "none", kinesisShardLimit: 500, steadySysmon: true}
 	if c != want {
 		t.Fatalf("got %+v, want %+v", c, want)
 	}
@@ -58,6 +58,23 @@ func TestServeFlags(t *testing.T) {
 	}
 	if _, err := parseServeFlags(nil, onlyEnv("SLUICE_KINESIS_TRANSITION_DELAY", "soon"), io.Discard); err == nil {
 		t.Fatal("bad SLUICE_KINESIS_TRANSITION_DELAY accepted")
+	}
+	// --kinesis-shard-limit: flag over variable over 500; below 1 or
+	// malformed is refused.
+	limitEnv := onlyEnv("SLUICE_KINESIS_SHARD_LIMIT", "20")
+	if c, err := parseServeFlags(nil, limitEnv, io.Discard); err != nil || c.kinesisShardLimit != 20 {
+		t.Fatalf("SLUICE_KINESIS_SHARD_LIMIT=20: %v, %v", c.kinesisShardLimit, err)
+	}
+	if c, err := parseServeFlags([]string{"--kinesis-shard-limit", "7"}, limitEnv, io.Discard); err != nil || c.kinesisShardLimit != 7 {
+		t.Fatalf("--kinesis-shard-limit 7 over the variable: %v, %v", c.kinesisShardLimit, err)
+	}
+	for _, bad := range [][]string{{"--kinesis-shard-limit", "0"}, {"--kinesis-shard-limit", "many"}} {
+		if _, err := parseServeFlags(bad, getenv, io.Discard); err == nil {
+			t.Fatalf("%v accepted", bad)
+		}
+	}
+	if _, err := parseServeFlags(nil, onlyEnv("SLUICE_KINESIS_SHARD_LIMIT", "many"), io.Discard); err == nil {
+		t.Fatal("bad SLUICE_KINESIS_SHARD_LIMIT accepted")
 	}
 	if c, err := parseServeFlags(nil, onlyEnv(steadySysmonEnv, "false"), io.Discard); err != nil || c.steadySysmon {
 		t.Fatalf("%s=false: %v, %v", steadySysmonEnv, c.steadySysmon, err)

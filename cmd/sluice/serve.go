@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/segment"
 	"github.com/sluice-dev/sluice/server"
+	"github.com/sluice-dev/sluice/server/kinesis"
 )
 
 var _ = registerCommand(&command{
@@ -36,6 +37,9 @@ type serveConfig struct {
 	// kinesisLimits is "none" (default) or "aws": enforce AWS's per-shard
 	// throughput limits.
 	kinesisLimits string
+	// kinesisShardLimit is the account shard quota Kinesis DescribeLimits
+	// reports, enforced with kinesisLimits "aws".
+	kinesisShardLimit int
 	// kinesisTransitionDelay is how long Kinesis streams read CREATING,
 	// UPDATING and DELETING; 0 (default) makes transitions immediate.
 	kinesisTransitionDelay time.Duration
@@ -88,6 +92,14 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		}
 		transitionDelay = d
 	}
+	shardLimit := 500
+	if v := getenv("SLUICE_KINESIS_SHARD_LIMIT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return c, fmt.Errorf("SLUICE_KINESIS_SHARD_LIMIT=%q: want a number of shards", v)
+		}
+		shardLimit = n
+	}
 	fs := flag.NewFlagSet("sluice serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", env("SLUICE_ADDR", server.DefaultAddr), "listen address (env SLUICE_ADDR)")
@@ -99,7 +111,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		"host[:port] used in URLs handed to clients such as queue URLs; empty: the request's Host (env SLUICE_HOSTNAME)")
 	fs.StringVar(&c.accountID, "account-id", env("SLUICE_ACCOUNT_ID", server.DefaultAccountID), "12-digit AWS account id (env SLUICE_ACCOUNT_ID)")
 	fs.StringVar(&c.kinesisLimits, "kinesis-limits", env("SLUICE_KINESIS_LIMITS", "none"),
-		"none | aws: enforce AWS's per-shard Kinesis throughput limits (1 MiB/s and 1,000 records/s in, 2 MiB/s and 5 reads/s out) (env SLUICE_KINESIS_LIMITS)")
+		"none | aws: enforce AWS's per-shard Kinesis throughput limits (1 MiB/s and 1,000 records/s in, 2 MiB/s and 5 reads/s out) and the account shard quota (--kinesis-shard-limit) (env SLUICE_KINESIS_LIMITS)")
+	fs.IntVar(&c.kinesisShardLimit, "kinesis-shard-limit", shardLimit,
+		"the account's Kinesis shard quota: reported by DescribeLimits, enforced on CreateStream, SplitShard and UpdateShardCount with --kinesis-limits aws (env SLUICE_KINESIS_SHARD_LIMIT)")
 	fs.DurationVar(&c.kinesisTransitionDelay, "kinesis-transition-delay", transitionDelay,
 		"how long Kinesis streams stay CREATING, UPDATING and DELETING, as on AWS; 0: transitions are immediate (env SLUICE_KINESIS_TRANSITION_DELAY)")
 	fs.StringVar(&c.debugAddr, "debug-addr", env("SLUICE_DEBUG_ADDR", ""),
@@ -116,6 +130,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 	}
 	if c.kinesisLimits != "none" && c.kinesisLimits != "aws" {
 		return c, fmt.Errorf("--kinesis-limits %q: want none or aws", c.kinesisLimits)
+	}
+	if c.kinesisShardLimit < 1 {
+		return c, fmt.Errorf("--kinesis-shard-limit %d: must be at least 1", c.kinesisShardLimit)
 	}
 	if c.kinesisTransitionDelay < 0 {
 		return c, fmt.Errorf("--kinesis-transition-delay %v: must not be negative", c.kinesisTransitionDelay)
@@ -181,7 +198,10 @@ func serve(ctx context.Context, c serveConfig, logger *slog.Logger) (err error) 
 	if err != nil {
 		return err
 	}
-	svcs, err := services(db, logger)
+	svcs, err := services(db, logger, kinesis.Config{
+		ShardLimit:        c.kinesisShardLimit,
+		EnforceShardLimit: c.kinesisLimits == "aws",
+	})
 	if err != nil {
 		return err
 	}

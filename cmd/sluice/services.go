@@ -14,8 +14,9 @@ import (
 // order (the first service wins a query Action that several share and that
 // neither the SigV4 scope nor the URL path settles). Each service package
 // adds its constructor here.
-func services(db *engine.DB, logger *slog.Logger) ([]*server.Service, error) {
-	kinesisService, err := kinesis.New(db, kinesis.Config{Logger: logger})
+func services(db *engine.DB, logger *slog.Logger, kcfg kinesis.Config) ([]*server.Service, error) {
+	kcfg.Logger = logger
+	kinesisService, err := kinesis.New(db, kcfg)
 	if err != nil {
 		return nil, fmt.Errorf("kinesis: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,9 +20,14 @@ const TargetPrefix = "Kinesis_20131202"
 type Config struct {
 	// Logger receives internal errors. Default: slog.Default().
 	Logger *slog.Logger
-	// ShardLimit is the account shard quota DescribeLimits reports.
-	// Default: 500.
+	// ShardLimit is the account shard quota DescribeLimits reports and,
+	// with EnforceShardLimit, enforces (quota.go). Default: 500 (AWS's
+	// default in us-east-1).
 	ShardLimit int
+	// EnforceShardLimit makes CreateStream, SplitShard and UpdateShardCount
+	// fail with LimitExceededException when they would take the account's
+	// open shards over ShardLimit, as AWS does. Default: off.
+	EnforceShardLimit bool
 	// SubscriptionLifetime is how long one SubscribeToShard call streams
 	// before the server ends it. Default: 5 min (AWS).
 	SubscriptionLifetime time.Duration
@@ -53,6 +59,9 @@ type Service struct {
 	// subs holds SubscribeToShard's per consumer and shard admission state
 	// and running subscriptions (subscribe_rules.go).
 	subs subscriptions
+	// quotaMu makes the account shard quota's check and the change it
+	// allows one step (reserveShards).
+	quotaMu sync.Mutex
 }
 
 // operation is one API operation over a decoded call.

@@ -294,6 +294,11 @@ func (s *Service) splitShard(c *call) error {
 		// Above 2^128-1: outside every shard's range.
 		return splitHashKeyInvalid(t, sh, in.NewStartingHashKey)
 	}
+	release, err := s.reserveShards(t.ns, 1) // two children replace one parent
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := st.Split(sh.Index, key); err != nil {
 		var ve *engine.ValidationError
 		if errors.As(err, &ve) {
@@ -444,6 +449,11 @@ func (s *Service) updateShardCount(c *call) error {
 		return onDemandNotSupported(t.ns, t.name)
 	}
 	current := info.OpenShards
+	release, err := s.reserveShards(t.ns, int(*in.TargetShardCount)-current)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := st.UpdateShardCount(int(*in.TargetShardCount)); err != nil {
 		return reshardError(err, t)
 	}

@@ -131,6 +131,15 @@ func (s *Service) createStream(c *call) error {
 	if err := checkTagCharacters(in.Tags); err != nil {
 		return err
 	}
+	shards := cfg.ShardCount
+	if shards == 0 {
+		shards = engine.OnDemandShardCount
+	}
+	release, err := s.reserveShards(c.ns, shards)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if _, err := s.db.CreateStream(c.ns, in.StreamName.s, cfg, in.Tags); err != nil {
 		return streamError(err, c.ns, in.StreamName.s)
 	}
@@ -404,28 +413,9 @@ func (s *Service) describeLimits(c *call) error {
 	if err := c.decode(&in); err != nil {
 		return err
 	}
-	openShards, onDemand := 0, 0
-	after := ""
-	for {
-		names, err := s.db.ListStreams(c.ns, after, 1000)
-		if err != nil {
-			return mapError(err)
-		}
-		for _, name := range names {
-			st, err := s.db.Stream(c.ns, name)
-			if err != nil {
-				continue // deleted meanwhile
-			}
-			info := st.Info()
-			openShards += info.OpenShards
-			if info.Mode == engine.StreamModeOnDemand {
-				onDemand++
-			}
-		}
-		if len(names) < 1000 {
-			break
-		}
-		after = names[len(names)-1]
+	openShards, onDemand, err := s.accountUsage(c.ns)
+	if err != nil {
+		return mapError(err)
 	}
 	e := &c.out
 	e.objStart()

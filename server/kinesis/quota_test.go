@@ -1,0 +1,167 @@
+package kinesis_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/smithy-go"
+
+	kinesissvc "github.com/sluice-dev/sluice/server/kinesis"
+)
+
+// wantShardQuotaError fails unless err is AWS's LimitExceededException for
+// a request over the account shard quota, with its numbers.
+func wantShardQuotaError(t *testing.T, err error, current, limit, additional int) {
+	t.Helper()
+	wantAPIError(t, err, "LimitExceededException")
+	var ae smithy.APIError
+	errors.As(err, &ae)
+	want := fmt.Sprintf("This request would exceed the shard limit for the account 000000000000 in us-east-1. "+
+		"Current shard count for the account: %d. Limit: %d. "+
+		"Number of additional shards that would have resulted from this request: %d. "+
+		"Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) "+
+		"for current limits and how to request higher limits.", current, limit, additional)
+	if ae.ErrorMessage() != want {
+		t.Fatalf("message\n got %q\nwant %q", ae.ErrorMessage(), want)
+	}
+}
+
+func openShardCount(t *testing.T, e *env) (open, limit int32) {
+	t.Helper()
+	lim, err := e.client.DescribeLimits(context.Background(), &kinesis.DescribeLimitsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *lim.OpenShardCount, *lim.ShardLimit
+}
+
+// TestShardQuotaEnforced: with the quota enforced (--kinesis-limits aws),
+// CreateStream (provisioned and ON_DEMAND), SplitShard and UpdateShardCount
+// that would take the account's open shards over ShardLimit fail with
+// AWS's LimitExceededException, change nothing, and succeed again once
+// MergeShards or DeleteStream has made room.
+func TestShardQuotaEnforced(t *testing.T) {
+	e := newEnv(t, envOptions{config: kinesissvc.Config{ShardLimit: 10, EnforceShardLimit: true}})
+	ctx := context.Background()
+	createStream(t, e, "six", 6)
+
+	_, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("five"), ShardCount: aws.Int32(5)})
+	wantShardQuotaError(t, err, 6, 10, 5)
+	if _, err := e.client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("five")}); err == nil {
+		t.Fatal("a refused CreateStream created the stream")
+	}
+
+	// An ON_DEMAND stream starts with 4 shards: exactly up to the quota.
+	if _, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("od"),
+		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}}); err != nil {
+		t.Fatal(err)
+	}
+	if open, limit := openShardCount(t, e); open != 10 || limit != 10 {
+		t.Fatalf("DescribeLimits: OpenShardCount %d ShardLimit %d, want 10 and 10", open, limit)
+	}
+	_, err = e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("od2"),
+		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
+	wantShardQuotaError(t, err, 10, 10, 4)
+
+	// SplitShard adds one open shard.
+	desc, err := e.client.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("six")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shards := desc.StreamDescription.Shards
+	split := func() error {
+		_, err := e.client.SplitShard(ctx, &kinesis.SplitShardInput{StreamName: aws.String("six"),
+			ShardToSplit: shards[0].ShardId, NewStartingHashKey: aws.String("1000")})
+		return err
+	}
+	wantShardQuotaError(t, split(), 10, 10, 1)
+
+	// UpdateShardCount counts the shards it would add.
+	_, err = e.client.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{StreamName: aws.String("six"),
+		TargetShardCount: aws.Int32(8), ScalingType: types.ScalingTypeUniformScaling})
+	wantShardQuotaError(t, err, 10, 10, 2)
+	if open, _ := openShardCount(t, e); open != 10 {
+		t.Fatalf("refused requests changed the open shards: %d", open)
+	}
+
+	// Merging frees one shard, and the split fits again.
+	if _, err := e.client.MergeShards(ctx, &kinesis.MergeShardsInput{StreamName: aws.String("six"),
+		ShardToMerge: shards[4].ShardId, AdjacentShardToMerge: shards[5].ShardId}); err != nil {
+		t.Fatal(err)
+	}
+	if err := split(); err != nil {
+		t.Fatalf("split after a merge made room: %v", err)
+	}
+	if open, _ := openShardCount(t, e); open != 10 {
+		t.Fatalf("open shards after merge and split: %d, want 10", open)
+	}
+
+	// A smaller UpdateShardCount is never refused by the quota, even with
+	// the account at it.
+	if _, err := e.client.UpdateShardCount(ctx, &kinesis.UpdateShardCountInput{StreamName: aws.String("six"),
+		TargetShardCount: aws.Int32(3), ScalingType: types.ScalingTypeUniformScaling}); err != nil {
+		t.Fatalf("shrinking at the quota: %v", err)
+	}
+	if open, _ := openShardCount(t, e); open != 7 {
+		t.Fatalf("open shards after shrinking to 3: %d, want 7", open)
+	}
+
+	// Deleting a stream gives its shards back: 7 + 4 would not fit.
+	if _, err := e.client.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("od")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("four"), ShardCount: aws.Int32(4)}); err != nil {
+		t.Fatalf("CreateStream after DeleteStream made room: %v", err)
+	}
+}
+
+// TestShardQuotaConcurrentCreates: the check and the change are one step,
+// so concurrent CreateStream calls never take the account over its quota
+// together.
+func TestShardQuotaConcurrentCreates(t *testing.T) {
+	e := newEnv(t, envOptions{config: kinesissvc.Config{ShardLimit: 9, EnforceShardLimit: true}})
+	ctx := context.Background()
+	const callers = 32
+	var wg sync.WaitGroup
+	errs := make([]error, callers)
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.client.CreateStream(ctx, &kinesis.CreateStreamInput{
+				StreamName: aws.String(fmt.Sprintf("s%d", i)), ShardCount: aws.Int32(2)})
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for _, err := range errs {
+		if err == nil {
+			created++
+			continue
+		}
+		wantAPIError(t, err, "LimitExceededException")
+	}
+	if created != 4 {
+		t.Fatalf("%d of %d CreateStream calls of 2 shards succeeded under a quota of 9, want 4", created, callers)
+	}
+	if open, _ := openShardCount(t, e); open != 8 {
+		t.Fatalf("OpenShardCount %d, want 8", open)
+	}
+}
+
+// TestShardQuotaReportedNotEnforcedByDefault: without EnforceShardLimit
+// (the default, `--kinesis-limits none`) DescribeLimits reports the quota
+// but nothing refuses a stream over it.
+func TestShardQuotaReportedNotEnforcedByDefault(t *testing.T) {
+	e := newEnv(t, envOptions{config: kinesissvc.Config{ShardLimit: 3}})
+	createStream(t, e, "big", 5)
+	if open, limit := openShardCount(t, e); open != 5 || limit != 3 {
+		t.Fatalf("DescribeLimits: OpenShardCount %d ShardLimit %d, want 5 and 3", open, limit)
+	}
+}
