@@ -53,6 +53,10 @@ func TestShardQuotaEnforced(t *testing.T) {
 
 	_, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("five"), ShardCount: aws.Int32(5)})
 	wantShardQuotaError(t, err, 6, 10, 5)
+	// A taken name is ResourceInUseException even when the shards would
+	// not fit either.
+	_, err = e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("six"), ShardCount: aws.Int32(5)})
+	wantAPIError(t, err, "ResourceInUseException")
 	if _, err := e.client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("five")}); err == nil {
 		t.Fatal("a refused CreateStream created the stream")
 	}

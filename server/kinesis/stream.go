@@ -135,6 +135,13 @@ func (s *Service) createStream(c *call) error {
 	if shards == 0 {
 		shards = engine.OnDemandShardCount
 	}
+	if s.cfg.EnforceShardLimit {
+		// A taken name answers ResourceInUseException before the quota is
+		// counted, as on AWS (kinesalite actions/createStream.js).
+		if _, err := s.db.Stream(c.ns, in.StreamName.s); err == nil {
+			return streamError(engine.ErrStreamExists, c.ns, in.StreamName.s)
+		}
+	}
 	release, err := s.reserveShards(c.ns, shards)
 	if err != nil {
 		return err
