@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -15,17 +17,25 @@ import (
 // A shard iterator is an opaque, tamper-evident token over a read position:
 //
 //	offset  size  field
-//	0       1     version (1)
+//	0       1     version (2)
 //	1       8     stream entity id (engine StreamInfo.EntityID), big-endian
 //	9       4     shard index
 //	13      8     log sequence to read next
 //	21      8     issued at, Unix milliseconds
-//	29      1+a   account: length byte, bytes (≤ 64)
+//	29      4     serial: the issuing codec's counter
+//	33      1+a   account: length byte, bytes (≤ 64)
 //	…       1+r   region: length byte, bytes (≤ 64)
 //	…       1+n   stream name: length byte, bytes (≤ 128)
 //	end-16  16    HMAC-SHA256 over everything before it, truncated to 128 bits
 //
-// encoded with standard base64 (at most 408 characters; AWS allows 512).
+// encoded with standard base64 (at most 412 characters; AWS allows 512).
+// The serial makes every iterator issued distinct, as AWS's are: a
+// GetRecords that reads nothing answers a NextShardIterator other than the
+// one it was given even within one millisecond (LocalStack's AWS-validated
+// test_get_records_next_shard_iterator). Version 1 iterators (no serial,
+// issued before the serial was added) still decode, so a restart onto this
+// version keeps iterators valid.
+//
 // GetRecords takes nothing but the iterator, so it carries the stream's
 // namespace and name; the entity id then proves it is the same stream. The
 // MAC key comes from the engine's persistent secret store, so iterators
@@ -34,12 +44,14 @@ import (
 // makes an iterator of a deleted-and-recreated stream invalid.
 
 const (
-	iteratorVersion    = 1
-	iteratorFixedBytes = 29
-	iteratorMACBytes   = 16
-	iteratorStringMax  = 128
-	iteratorBytesMax   = iteratorFixedBytes + 3 + 64 + 64 + iteratorStringMax + iteratorMACBytes
-	iteratorNSFieldMax = 64
+	iteratorVersion      = 2
+	iteratorVersion1     = 1
+	iteratorFixedBytes   = 33
+	iteratorFixedBytesV1 = 29
+	iteratorMACBytes     = 16
+	iteratorStringMax    = 128
+	iteratorBytesMax     = iteratorFixedBytes + 3 + 64 + 64 + iteratorStringMax + iteratorMACBytes
+	iteratorNSFieldMax   = 64
 )
 
 // iteratorSecretName is the engine secret the MAC key derives from.
@@ -58,11 +70,24 @@ type shardIterator struct {
 	shard    uint32
 	seq      uint64
 	issued   time.Time // millisecond precision
+	serial   uint32
+	// v1 marks an iterator in the version 1 layout (no serial); only
+	// decode sets it, so a decoded iterator re-encodes to its token.
+	v1 bool
 }
 
 // iteratorCodec signs and verifies iterators with one key.
 type iteratorCodec struct {
-	key []byte
+	key    []byte
+	serial atomic.Uint32
+}
+
+// issue encodes it with the codec's next serial, so no two iterators it
+// issues are the same token.
+func (c *iteratorCodec) issue(it shardIterator) string {
+	it.v1 = false
+	it.serial = c.serial.Add(1)
+	return c.encode(it)
 }
 
 // mac computes the truncated HMAC of payload into out.
@@ -79,10 +104,17 @@ func (c *iteratorCodec) encode(it shardIterator) string {
 	var buf [iteratorBytesMax]byte
 	raw := buf[:iteratorFixedBytes]
 	raw[0] = iteratorVersion
+	if it.v1 {
+		raw = buf[:iteratorFixedBytesV1]
+		raw[0] = iteratorVersion1
+	}
 	binary.BigEndian.PutUint64(raw[1:9], it.entityID)
 	binary.BigEndian.PutUint32(raw[9:13], it.shard)
 	binary.BigEndian.PutUint64(raw[13:21], it.seq)
 	binary.BigEndian.PutUint64(raw[21:29], uint64(it.issued.UnixMilli()))
+	if !it.v1 {
+		binary.BigEndian.PutUint32(raw[29:33], it.serial)
+	}
 	raw = appendShortString(raw, it.account, iteratorNSFieldMax)
 	raw = appendShortString(raw, it.region, iteratorNSFieldMax)
 	raw = appendShortString(raw, it.stream, iteratorStringMax)
@@ -102,12 +134,25 @@ func appendShortString(dst []byte, s string, limit int) []byte {
 
 // decode parses and verifies a token. It does not check expiry.
 func (c *iteratorCodec) decode(token string) (shardIterator, error) {
-	if len(token) > base64.StdEncoding.EncodedLen(iteratorBytesMax) {
+	// encoding/base64 skips '\r' and '\n'; a token is exactly what encode
+	// wrote, so refuse them (else one iterator had many spellings).
+	if len(token) > base64.StdEncoding.EncodedLen(iteratorBytesMax) || strings.ContainsAny(token, "\r\n") {
 		return shardIterator{}, errIteratorInvalid
 	}
 	var buf [iteratorBytesMax]byte
 	n, err := base64.StdEncoding.Decode(buf[:], []byte(token))
-	if err != nil || n < iteratorFixedBytes+3+iteratorMACBytes || buf[0] != iteratorVersion {
+	if err != nil || n == 0 {
+		return shardIterator{}, errIteratorInvalid
+	}
+	fixed := iteratorFixedBytes
+	switch buf[0] {
+	case iteratorVersion:
+	case iteratorVersion1:
+		fixed = iteratorFixedBytesV1
+	default:
+		return shardIterator{}, errIteratorInvalid
+	}
+	if n < fixed+3+iteratorMACBytes {
 		return shardIterator{}, errIteratorInvalid
 	}
 	payload := buf[:n-iteratorMACBytes]
@@ -125,8 +170,12 @@ func (c *iteratorCodec) decode(token string) (shardIterator, error) {
 		shard:    binary.BigEndian.Uint32(payload[9:13]),
 		seq:      binary.BigEndian.Uint64(payload[13:21]),
 		issued:   time.UnixMilli(int64(issuedMilli)),
+		v1:       fixed == iteratorFixedBytesV1,
 	}
-	rest := payload[iteratorFixedBytes:]
+	if !it.v1 {
+		it.serial = binary.BigEndian.Uint32(payload[29:33])
+	}
+	rest := payload[fixed:]
 	var ok1, ok2, ok3 bool
 	it.account, rest, ok1 = readShortString(rest, iteratorNSFieldMax)
 	it.region, rest, ok2 = readShortString(rest, iteratorNSFieldMax)

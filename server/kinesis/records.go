@@ -248,7 +248,7 @@ func (s *Service) getShardIterator(c *call) error {
 	if err != nil {
 		return streamError(err, t.ns, t.name)
 	}
-	tok := s.iterators.encode(shardIterator{
+	tok := s.iterators.issue(shardIterator{
 		account: t.ns.Account, region: t.ns.Region, stream: t.name,
 		entityID: info.EntityID, shard: uint32(sh.Index), seq: seq, issued: s.now(),
 	})
@@ -320,6 +320,20 @@ func startPosition(st *engine.Stream, info *engine.StreamInfo, sh *engine.ShardI
 	return 0, invalidArgument("Invalid ShardIteratorType " + typ + ".")
 }
 
+// unquoteIterator strips one pair of double quotes around a shard
+// iterator. AWS reads records through an iterator passed as "ITERATOR", as
+// the AWS CLI easily sends it (LocalStack's AWS-validated
+// test_get_records_shard_iterator_with_surrounding_quotes,
+// localstack/localstack#9884; kinesis-mock strips them too). Iterators are
+// base64, which has no '"', so nothing valid is changed. The length
+// constraint (1 to 512) applies to the value as sent.
+func unquoteIterator(tok string) string {
+	if len(tok) >= 2 && tok[0] == '"' && tok[len(tok)-1] == '"' {
+		return tok[1 : len(tok)-1]
+	}
+	return tok
+}
+
 func (s *Service) getRecords(c *call) error {
 	var in getRecordsInput
 	if err := c.decode(&in); err != nil {
@@ -335,7 +349,7 @@ func (s *Service) getRecords(c *call) error {
 	if err := v.err(); err != nil {
 		return err
 	}
-	it, err := s.iterators.decode(in.ShardIterator)
+	it, err := s.iterators.decode(unquoteIterator(in.ShardIterator))
 	if err != nil {
 		return invalidArgument("Invalid ShardIterator.")
 	}
@@ -467,7 +481,7 @@ func (s *Service) readRecords(c *call, st *engine.Stream, info *engine.StreamInf
 		return nil
 	}
 	it.seq, it.issued = next, now
-	e.kstr("NextShardIterator", s.iterators.encode(it))
+	e.kstr("NextShardIterator", s.iterators.issue(it))
 	behind := int64(0)
 	if next < tip && !lastArrival.IsZero() {
 		behind = max(now.Sub(lastArrival).Milliseconds(), 0)
