@@ -558,10 +558,32 @@ func (q *Queue) Purge() error {
 	q.mu.delayedAhead = 0
 	clear(q.mu.attempt)
 	q.mu.attempts = nil
+	if q.fifo {
+		q.clearDedupLocked()
+	}
 	q.mu.Unlock()
 	// Persist the new floor now (synced): purged messages must not come
 	// back after a crash.
 	return q.flush(true)
+}
+
+// clearDedupLocked empties a FIFO queue's deduplication window (purge): on
+// AWS a message purged from a FIFO queue no longer deduplicates, so the
+// same MessageDeduplicationId is accepted right after the purge
+// (LocalStack's AWS-validated
+// test_purge_queue_clears_fifo_deduplication_cache). Pending reservations
+// (sends whose append is in flight) stay, so their duplicates still wait
+// for them. rebuildDedup skips the records sent before the (persisted)
+// last purge, so a restart does not bring the cleared ids back.
+func (q *Queue) clearDedupLocked() {
+	old := q.mu.dedup
+	w := newDedupWindow()
+	for _, e := range old.order[old.head:] {
+		if e.done != nil && !e.failed && !e.settled() && old.entries[e.key] == e {
+			w.insert(e)
+		}
+	}
+	q.mu.dedup = w
 }
 
 // shutdown marks the queue closed (deleted or DB closing), stops its

@@ -88,7 +88,7 @@ package engine
 // oldest available group as fit, then the next group. Deduplication (5
 // minutes, explicit id or SHA-256 of the body, scope queue or messageGroup)
 // lives in memory and is rebuilt at open from the last 5 minutes of the
-// log; a duplicate returns the original message id and sequence number with
+// log (back to the last purge at most: a purge clears it); a duplicate returns the original message id and sequence number with
 // Duplicate set. Sequence numbers are 10^20 + log seq as a 21-digit decimal.
 // ReceiveRequestAttemptId retries within 5 minutes return the same messages
 // and receipts while all are still in flight (and reset their visibility).

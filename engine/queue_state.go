@@ -308,10 +308,12 @@ func (q *Queue) restoreScan() error {
 }
 
 // rebuildDedup refills the FIFO deduplication window from the log records
-// of the last dedupInterval.
+// of the last dedupInterval, leaving out those sent before the last purge
+// (a purge clears the window, see clearDedupLocked).
 func (q *Queue) rebuildDedup() error {
 	now := q.db.nowUnixNano()
-	from, err := q.log.SeekTimestamp(now - int64(dedupInterval))
+	lastPurge := q.mu.lastPurge
+	from, err := q.log.SeekTimestamp(max(now-int64(dedupInterval), lastPurge))
 	if err != nil {
 		return fmt.Errorf("engine: rebuild dedup of %s: %w", q.ref, err)
 	}
@@ -327,7 +329,7 @@ func (q *Queue) rebuildDedup() error {
 			// with a recorded send time) never enter the dedup window, as
 			// appendMoved does not insert them while running: a producer's
 			// send is not dropped because a message of that id was moved.
-			if m.dedupID != "" && m.sentAt == 0 {
+			if m.dedupID != "" && m.sentAt == 0 && rec.Timestamp >= lastPurge {
 				q.mu.dedup.insertSettled(dedupKey(scope, m.groupID, m.dedupID), m.id, rec.Seq, rec.Timestamp+int64(dedupInterval))
 			}
 			return nil
