@@ -52,9 +52,16 @@ func (o *out) begin(resultName string) {
 	o.comma = false
 }
 
-// end closes the result.
+// end closes the result. An empty XML result is one self-closing element,
+// as AWS writes it (<ReceiveMessageResult/> for a receive that found
+// nothing: LocalStack's AWS-validated test_get_send_and_receive_messages).
 func (o *out) end(resultName string) {
 	if o.xml {
+		if n := len(o.B); n >= len(resultName)+2 && o.B[n-1] == '>' &&
+			o.B[n-len(resultName)-2] == '<' && string(o.B[n-len(resultName)-1:n-1]) == resultName {
+			o.B = append(o.B[:n-1], '/', '>')
+			return
+		}
 		o.closeTag(resultName)
 		return
 	}

@@ -1,7 +1,7 @@
 package sqs
 
 // SendMessage: QueueUrl, MessageBody, DelaySeconds (0–900, standard queues
-// only), MessageAttributes (≤10, String/Number/Binary[.custom]),
+// only; FIFO queues accept 0), MessageAttributes (≤10, String/Number/Binary[.custom]),
 // MessageSystemAttributes (AWSTraceHeader), MessageGroupId,
 // MessageDeduplicationId. Query: MessageAttribute.N.Name,
 // MessageAttribute.N.Value.{DataType,StringValue,BinaryValue} and the same
@@ -18,6 +18,7 @@ import (
 	"crypto/md5"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/sluice-dev/sluice/engine"
 	"github.com/sluice-dev/sluice/server"
@@ -180,6 +181,17 @@ func (s *service) sendEntryError(q queueHandle, m *engine.SendMessage, err error
 	return validationError(ve)
 }
 
+// dropFIFOZeroDelay clears an explicit DelaySeconds of 0 on a message to
+// a FIFO queue (only FIFO queue names end in ".fifo"): AWS accepts it
+// (LocalStack's AWS-validated test_send_message_with_delay_0_works_for_fifo)
+// while any other value is the per-message delay FIFO queues reject, so
+// the message takes the queue's delay like one sent without the parameter.
+func dropFIFOZeroDelay(queueName string, m *engine.SendMessage) {
+	if m.Delay != nil && *m.Delay == 0 && strings.HasSuffix(queueName, fifoSuffix) {
+		m.Delay = nil
+	}
+}
+
 func (s *service) sendMessage(req *server.Request, resp *server.Response) error {
 	var in sendMessageInput
 	held, err := decodeHot(req, &in)
@@ -195,6 +207,7 @@ func (s *service) sendMessage(req *server.Request, resp *server.Response) error 
 	if perr != nil {
 		return perr
 	}
+	dropFIFOZeroDelay(r.ref.Name, &p.msg)
 	msgs := [1]engine.SendMessage{p.msg}
 	results, err := r.q.Send(req.Context, msgs[:])
 	if err != nil {

@@ -159,6 +159,7 @@ func (s *service) sendMessageBatch(req *server.Request, resp *server.Response) e
 			}
 		}
 		prepared[i], entryErr[i] = prepareMessage(&e.sendMessageInput, req.Account, digests[i])
+		dropFIFOZeroDelay(r.ref.Name, &prepared[i].msg)
 	}
 	if total > batchPayloadSizeMax {
 		return batchTooLong(total)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/sluice-dev/sluice/server/awsproto"
@@ -184,9 +185,9 @@ func baseDataType(dataType string) string {
 	return ""
 }
 
-// validateAttributeName checks a message attribute name: 1–256 of
-// [A-Za-z0-9_.-], no leading/trailing or doubled period, no AWS./Amazon.
-// prefix (any case).
+// validateAttributeName checks a message attribute name: 1–256 letters,
+// digits, '-', '_' and '.' (see attributeNameShapeOK), no leading/trailing
+// or doubled period, no AWS./Amazon. prefix (any case).
 func validateAttributeName(name string) *awsproto.Error {
 	if name == "" {
 		return invalidParameter("The request must contain non-empty message attribute name.")
@@ -207,17 +208,45 @@ func isAttributeName(name string) bool {
 }
 
 // attributeNameShapeOK checks a non-empty name's length and characters:
-// at most 256 of [A-Za-z0-9_.-], no leading, trailing or doubled period.
+// at most 256 characters, each a letter or digit (any script: AWS accepts
+// "attr.1øßä" and rejects "§", LocalStack's AWS-validated
+// test_send_message_with_invalid_string_attributes), '-', '_' or '.', with
+// no leading, trailing or doubled period.
 func attributeNameShapeOK(name string) bool {
-	if len(name) > messageAttributeNameLengthMax || name[0] == '.' || name[len(name)-1] == '.' || strings.Contains(name, "..") {
+	if name[0] == '.' || name[len(name)-1] == '.' || strings.Contains(name, "..") {
 		return false
 	}
+	ascii := true
 	for i := 0; i < len(name); i++ {
-		if !isNameByte(name[i]) && name[i] != '.' {
+		c := name[i]
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+		if !isNameByte(c) && c != '.' {
 			return false
 		}
 	}
-	return true
+	if ascii {
+		return len(name) <= messageAttributeNameLengthMax
+	}
+	n := 0
+	for i, r := range name {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(name[i:]); size <= 1 {
+				return false // not UTF-8
+			}
+		}
+		if r >= utf8.RuneSelf {
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+				return false
+			}
+		} else if !isNameByte(byte(r)) && r != '.' {
+			return false
+		}
+		n++
+	}
+	return n <= messageAttributeNameLengthMax
 }
 
 // reservedAttributeName reports an AWS./Amazon. prefix, in any case.
