@@ -184,6 +184,9 @@ func (s *Server) routeQuery(x *exchange) error {
 	}
 	action, ok := form.Get("Action")
 	if !ok || action == "" {
+		if s.pathOwner(x) != nil {
+			return awsproto.ErrUnroutedOperation
+		}
 		return awsproto.ErrMissingAction
 	}
 	svc, h := s.resolveAction(x, action)
@@ -220,6 +223,24 @@ func (s *Server) resolveAction(x *exchange, action string) (*Service, HandlerFun
 		}
 	}
 	return nil, nil
+}
+
+// pathOwner returns the service whose OwnsPath claims the request's URL
+// path (an SQS queue URL), within the SigV4 scope's service if there is
+// one; nil if none does.
+func (s *Server) pathOwner(x *exchange) *Service {
+	if x.scope != nil {
+		if x.scope.OwnsPath != nil && x.scope.OwnsPath(x.req.Path) {
+			return x.scope
+		}
+		return nil
+	}
+	for _, svc := range s.services {
+		if svc.OwnsPath != nil && svc.OwnsPath(x.req.Path) {
+			return svc
+		}
+	}
+	return nil
 }
 
 type presignedParams struct {

@@ -28,6 +28,11 @@ type Error struct {
 	// Sender is true for client faults (<Type>Sender</Type>) and false for
 	// service faults (<Type>Receiver</Type>).
 	Sender bool
+	// Bare renders the query protocol's error as one empty element named
+	// Code, without the ErrorResponse envelope: AWS's front end answers a
+	// request it cannot map to any operation that way
+	// (ErrUnroutedOperation).
+	Bare bool
 }
 
 // Error implements error.
@@ -106,6 +111,13 @@ func AsError(err error) (e *Error, ok bool) {
 var (
 	// ErrMalformedQueryString: the form body/query string does not parse.
 	ErrMalformedQueryString = SenderError("MalformedQueryString", "The query string is malformed.")
+	// ErrUnroutedOperation: a request AWS's front end cannot map to an
+	// operation at all, such as a plain GET of an SQS queue URL. AWS answers
+	// 404 with the body <UnknownOperationException/> (LocalStack's
+	// AWS-validated test_get_queue_without_action_returns_unknown_operation;
+	// the same body AWS SDK v2 for JavaScript's query error parser and
+	// smithy-rs's "answered like coral" server test expect).
+	ErrUnroutedOperation = &Error{Code: "UnknownOperationException", HTTPStatus: http.StatusNotFound, Sender: true, Bare: true}
 	// ErrMissingAction: a query-protocol request without Action.
 	ErrMissingAction = SenderError("MissingAction", "The request must contain the parameter Action.")
 	// ErrInvalidAction: a query-protocol Action the service does not know.

@@ -194,8 +194,14 @@ func AppendXMLResponseEnd(dst []byte, operation, requestID string) []byte {
 //	[<?xml version="1.0"?>]<ErrorResponse xmlns="…"><Error><Type>Sender</Type>
 //	<Code>…</Code><Message>…</Message><Detail/></Error><RequestId>…</RequestId></ErrorResponse>
 //
-// (without the line breaks). xmlns may be empty to omit the attribute.
+// (without the line breaks). xmlns may be empty to omit the attribute. A
+// Bare error is the empty element <Code/> alone.
 func AppendXMLError(dst []byte, e *Error, xmlns, requestID string, declaration bool) []byte {
+	if e.Bare {
+		dst = append(dst, '<')
+		dst = AppendXMLText(dst, e.Code)
+		return append(dst, "/>"...)
+	}
 	if declaration {
 		dst = append(dst, XMLDeclaration...)
 	}
