@@ -9,7 +9,7 @@ import (
 )
 
 // FIFO delivery. Messages are tracked per message group (see vstate); a
-// receive takes the available group with the oldest head and delivers as
+// receive takes the first available group (see groupHeap) and delivers as
 // many of its messages as fit, in order, then the next group, and so on.
 // A group is available when its head is visible (see fifoGroup), and
 // delivery stops at the first message of the group that is not visible, so

@@ -85,7 +85,8 @@ package engine
 //
 // Messages are ordered per MessageGroupId; a group with a message in
 // flight delivers nothing more; a receive takes as many messages of the
-// oldest available group as fit, then the next group. Deduplication (5
+// available group whose head became visible first (sent, or back from
+// flight) as fit, then the next group. Deduplication (5
 // minutes, explicit id or SHA-256 of the body, scope queue or messageGroup)
 // lives in memory and is rebuilt at open from the last 5 minutes of the
 // log (back to the last purge at most: a purge clears it); a duplicate returns the original message id and sequence number with

@@ -92,10 +92,13 @@ type fifoGroup struct {
 	id string
 	// msgs[head:] are the group's messages; deleting the head (the common
 	// case: messages are delivered and deleted in order) is O(1).
-	msgs     []*msgState
-	head     int
-	queued   bool // present in vstate.groups heap
-	queuedAt uint64
+	msgs   []*msgState
+	head   int
+	queued bool // present in vstate.groups heap
+	// The heap key, taken from the head when the group was queued: the
+	// time the head became visible, then its seq.
+	queuedSince int64
+	queuedAt    uint64
 }
 
 // members returns the group's messages in seq order.
@@ -196,6 +199,10 @@ func (v *vstate) track(seq uint64, sentAt, dueAt int64, groupID []byte, now int6
 		return st
 	}
 	st.status = statusVisible
+	// A visible message's deadline is when it became visible (FIFO
+	// groups are served in that order, see groupHeap): never received, so
+	// when it was sent or its delay ended.
+	st.deadline = max(sentAt, dueAt)
 	v.nVisible++
 	if v.fifo {
 		v.offerGroup(st.group)
@@ -441,10 +448,11 @@ func (v *vstate) offerGroup(g *fifoGroup) {
 	}
 	g.queued = true
 	g.queuedAt = g.msgs[g.head].seq
+	g.queuedSince = g.msgs[g.head].deadline
 	heap.Push(&v.groups, g)
 }
 
-// popGroup returns the available group with the oldest head, or nil.
+// popGroup returns the available group first in groupHeap order, or nil.
 func (v *vstate) popGroup() *fifoGroup {
 	for len(v.groups) > 0 {
 		g := heap.Pop(&v.groups).(*fifoGroup)
@@ -455,7 +463,7 @@ func (v *vstate) popGroup() *fifoGroup {
 			}
 			continue
 		}
-		if g.msgs[g.head].seq != g.queuedAt {
+		if h := g.msgs[g.head]; h.seq != g.queuedAt || h.deadline != g.queuedSince {
 			v.offerGroup(g) // head changed while queued: requeue by its new head
 			continue
 		}
@@ -497,13 +505,29 @@ func (h *deadlineHeap) Pop() any {
 	return st
 }
 
-// groupHeap orders available FIFO groups by the seq of their head.
+// groupHeap orders available FIFO groups by the time their head became
+// visible, then by the head's seq: a group whose head was never received
+// ranks by its send (or end of delay), one whose head came back from
+// flight by when it came back (its visibility deadline, or the
+// ChangeMessageVisibility that ended it). So groups that were received
+// and returned queue up behind the groups that waited, as on AWS
+// (LocalStack's AWS-validated
+// test_fifo_receive_message_with_zero_visibility_timeout: groups 1 and 2
+// received with VisibilityTimeout 0 come back after group 3, in the order
+// they were received; test_fifo_receive_message_visibility_timeout_shared_in_group;
+// test_fifo_message_group_visibility_after_delete: a group whose received
+// messages were deleted ranks by its next, never received, message).
 type groupHeap []*fifoGroup
 
-func (h groupHeap) Len() int           { return len(h) }
-func (h groupHeap) Less(i, j int) bool { return h[i].queuedAt < h[j].queuedAt }
-func (h groupHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *groupHeap) Push(x any)        { *h = append(*h, x.(*fifoGroup)) }
+func (h groupHeap) Len() int { return len(h) }
+func (h groupHeap) Less(i, j int) bool {
+	if h[i].queuedSince != h[j].queuedSince {
+		return h[i].queuedSince < h[j].queuedSince
+	}
+	return h[i].queuedAt < h[j].queuedAt
+}
+func (h groupHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *groupHeap) Push(x any)   { *h = append(*h, x.(*fifoGroup)) }
 func (h *groupHeap) Pop() any {
 	old := *h
 	g := old[len(old)-1]

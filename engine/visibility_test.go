@@ -98,9 +98,9 @@ func TestVStateStandard(t *testing.T) {
 
 // TestVStateFIFOGroups checks FIFO group locking: a group whose head is in
 // flight offers nothing, one whose head is visible again offers it even
-// while later messages are in flight (AWS); groups are offered oldest head
-// first; an expired in-flight message returns to the head of its group;
-// deleting unlocks.
+// while later messages are in flight (AWS); groups are offered in the
+// order their heads became visible; an expired in-flight message returns
+// to the head of its group; deleting unlocks.
 func TestVStateFIFOGroups(t *testing.T) {
 	v := newVState(true, 1)
 	v.track(1, 0, 0, []byte("a"), 0)
@@ -124,13 +124,18 @@ func TestVStateFIFOGroups(t *testing.T) {
 		t.Fatalf("third group %+v, want c", g)
 	}
 	v.offerGroup(v.groupsByID["c"]) // put c back undelivered
-	// Message 1's visibility ends while 3 is still in flight: a is
-	// available again (its head is visible, as on AWS) ahead of c, and
-	// offers 1 but not 3.
+	// Message 1's visibility ends at 5 while 3 is still in flight: a is
+	// available again (its head is visible, as on AWS) and offers 1 but
+	// not 3, behind c, which has waited since its send at 0 (AWS serves
+	// groups in the order they became visible).
 	v.changeVisibility(v.tracked[1], 5, 5)
+	if g := v.popGroup(); g == nil || g.id != "c" {
+		t.Fatalf("with a back at 5 got %+v, want c (visible since 0) first", g)
+	}
 	if g := v.popGroup(); g == nil || g.id != "a" || g.members()[0].seq != 1 || g.members()[1].status != statusInflight {
 		t.Fatalf("with a's head visible and 3 in flight got %+v, want a headed by 1", g)
 	}
+	v.offerGroup(v.groupsByID["c"])
 	v.deliver(v.tracked[1], 5, 5) // in flight until 10, as 3
 	// 3 in flight after a visible head that is itself in flight again: a
 	// is locked; only c is available.
@@ -138,12 +143,15 @@ func TestVStateFIFOGroups(t *testing.T) {
 		t.Fatalf("with a in flight got %+v, want c", g)
 	}
 	v.offerGroup(v.groupsByID["c"])
-	// Both expire at 10: a is free again and its head (1) is older than
-	// c's (4).
+	// Both expire at 10: a is free again, behind c (visible since 0).
 	v.advance(10)
+	if g := v.popGroup(); g == nil || g.id != "c" {
+		t.Fatalf("after expiry got %+v, want c first", g)
+	}
 	if g := v.popGroup(); g == nil || g.id != "a" || g.members()[0].seq != 1 {
 		t.Fatalf("after expiry got %+v, want a headed by 1", g)
 	}
+	v.offerGroup(v.groupsByID["c"])
 	// Deliver a again and delete both: group a disappears.
 	for _, st := range v.groupsByID["a"].members() {
 		v.deliver(st, 11, 10)
@@ -159,11 +167,11 @@ func TestVStateFIFOGroups(t *testing.T) {
 	// A delayed head blocks its group until due.
 	v.track(5, 0, 100, []byte("d"), 50)
 	v.track(6, 0, 0, []byte("d"), 50)
-	if g := v.popGroup(); g == nil || g.id != "b" {
-		t.Fatalf("got %+v, want b (message 2 expired at 10)", g)
-	}
 	if g := v.popGroup(); g == nil || g.id != "c" {
-		t.Fatalf("got %+v, want c (d's head is delayed)", g)
+		t.Fatalf("got %+v, want c (visible since 0)", g)
+	}
+	if g := v.popGroup(); g == nil || g.id != "b" {
+		t.Fatalf("got %+v, want b (message 2 came back at 10; d's head is delayed)", g)
 	}
 	if g := v.popGroup(); g != nil {
 		t.Fatalf("got %q, want nothing", g.id)

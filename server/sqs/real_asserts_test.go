@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // Differences from Amazon SQS found by replaying the plain assertions (not
@@ -173,4 +174,61 @@ func TestRealQueryEmptyResultSelfCloses(t *testing.T) {
 	if msgs, ok := a[0].JSON["Messages"].([]any); a[0].Status != 200 || !ok || len(msgs) != 0 {
 		t.Errorf("JSON empty receive: %s, want \"Messages\":[]", a[0])
 	}
+}
+
+// TestRealFIFOGroupOrderAfterReturn: FIFO groups are served in the order
+// their heads became visible, so groups that were received and came back
+// queue up behind groups that waited. Three LocalStack AWS-validated
+// tests pin it: test_fifo_receive_message_with_zero_visibility_timeout
+// (groups 1 and 2 received with VisibilityTimeout 0 come back behind
+// group 3: [g3-m1 g1-m1 g1-m2 g2-m1 g2-m2]),
+// test_fifo_receive_message_visibility_timeout_shared_in_group (after
+// the timeout: [g3-m1 g1-m1…g1-m4 g2-m1]) and
+// test_fifo_message_group_visibility_after_delete (a group whose received
+// messages were deleted ranks by its next message's send: AWS's
+// [g2-m1 g2-m2 g1-m3 g1-m4 g3-m1]). Before, Sluice served groups by their
+// head's send order, so the first two answered [g1… g2… g3-m1].
+func TestRealFIFOGroupOrderAfterReturn(t *testing.T) {
+	e := newRealEnv(t)
+	fifo := func(name string, attrs map[string]string) string {
+		a := map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+		for k, v := range attrs {
+			a[k] = v
+		}
+		return e.createQueue(name, a)
+	}
+	send := func(u string, msgs ...string) {
+		for _, m := range msgs {
+			e.sendFIFO(u, m, "group-"+m[1:2], "")
+		}
+	}
+	check := func(what string, got []types.Message, want ...string) {
+		t.Helper()
+		if b := bodies(got); !slices.Equal(b, want) {
+			t.Errorf("%s: %v, want %v", what, b, want)
+		}
+	}
+
+	// VisibilityTimeout 0 as the queue default: aws-sdk-go-v2 does not
+	// send an explicit 0 on ReceiveMessage.
+	zero := fifo("zero-vt.fifo", map[string]string{"VisibilityTimeout": "0"})
+	send(zero, "g1-m1", "g2-m1", "g2-m2", "g3-m1", "g1-m2")
+	check("zero visibility, first receive", e.receive(zero, 3, 0), "g1-m1", "g1-m2", "g2-m1")
+	check("zero visibility, drain", e.receive(zero, 10, 0), "g3-m1", "g1-m1", "g1-m2", "g2-m1", "g2-m2")
+
+	shared := fifo("shared-vt.fifo", map[string]string{"VisibilityTimeout": "1"})
+	send(shared, "g1-m1", "g1-m2", "g1-m3", "g1-m4", "g2-m1", "g3-m1")
+	check("shared group, first receive", e.receive(shared, 2, 0), "g1-m1", "g1-m2")
+	check("shared group, second receive", e.receive(shared, 1, 0), "g2-m1")
+	e.clock.Advance(2 * time.Second)
+	check("shared group, after the timeout", e.receive(shared, 10, 0), "g3-m1", "g1-m1", "g1-m2", "g1-m3", "g1-m4", "g2-m1")
+
+	deleted := fifo("after-delete.fifo", nil)
+	send(deleted, "g1-m1", "g2-m1", "g1-m2", "g2-m2", "g1-m2", "g1-m3", "g1-m4", "g3-m1")
+	got := e.receive(deleted, 2, 0)
+	check("after delete, first receive", got, "g1-m1", "g1-m2")
+	for _, m := range got {
+		e.deleteMessage(deleted, m)
+	}
+	check("after delete, drain", e.receive(deleted, 10, 0), "g2-m1", "g2-m2", "g1-m3", "g1-m4", "g3-m1")
 }
