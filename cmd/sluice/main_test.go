@@ -25,7 +25,7 @@ func TestServeFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := serveConfig{addr: ":9", dataDir: "./sluice-data", fsync: "never", logLevel: "debug", accountID: "111111111111", enableReset: true, kinesisLimits: "none", kinesisShardLimit: 500, steadySysmon: true}
+	want := serveConfig{addr: ":9", dataDir: "./sluice-data", fsync: "never", logLevel: "debug", accountID: "111111111111", enableReset: true, kinesisLimits: "none", kinesisShardLimit: 20_000, steadySysmon: true}
 	if c != want {
 		t.Fatalf("got %+v, want %+v", c, want)
 	}
@@ -59,7 +59,7 @@ func TestServeFlags(t *testing.T) {
 	if _, err := parseServeFlags(nil, onlyEnv("SLUICE_KINESIS_TRANSITION_DELAY", "soon"), io.Discard); err == nil {
 		t.Fatal("bad SLUICE_KINESIS_TRANSITION_DELAY accepted")
 	}
-	// --kinesis-shard-limit: flag over variable over 500; below 1 or
+	// --kinesis-shard-limit: flag over variable over 20,000; below 1 or
 	// malformed is refused.
 	limitEnv := onlyEnv("SLUICE_KINESIS_SHARD_LIMIT", "20")
 	if c, err := parseServeFlags(nil, limitEnv, io.Discard); err != nil || c.kinesisShardLimit != 20 {

@@ -92,7 +92,7 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		}
 		transitionDelay = d
 	}
-	shardLimit := 500
+	shardLimit := 20_000
 	if v := getenv("SLUICE_KINESIS_SHARD_LIMIT"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -111,9 +111,9 @@ func parseServeFlags(args []string, getenv func(string) string, stderr io.Writer
 		"host[:port] used in URLs handed to clients such as queue URLs; empty: the request's Host (env SLUICE_HOSTNAME)")
 	fs.StringVar(&c.accountID, "account-id", env("SLUICE_ACCOUNT_ID", server.DefaultAccountID), "12-digit AWS account id (env SLUICE_ACCOUNT_ID)")
 	fs.StringVar(&c.kinesisLimits, "kinesis-limits", env("SLUICE_KINESIS_LIMITS", "none"),
-		"none | aws: enforce AWS's per-shard Kinesis throughput limits (1 MiB/s and 1,000 records/s in, 2 MiB/s and 5 reads/s out) and the account shard quota (--kinesis-shard-limit) (env SLUICE_KINESIS_LIMITS)")
+		"none | aws: enforce AWS's per-shard Kinesis throughput limits (1 MiB/s and 1,000 records/s in, 2 MiB/s and 5 reads/s out) and the account quotas (--kinesis-shard-limit provisioned shards, 50 ON_DEMAND streams) (env SLUICE_KINESIS_LIMITS)")
 	fs.IntVar(&c.kinesisShardLimit, "kinesis-shard-limit", shardLimit,
-		"the account's Kinesis shard quota: reported by DescribeLimits, enforced on CreateStream, SplitShard and UpdateShardCount with --kinesis-limits aws (env SLUICE_KINESIS_SHARD_LIMIT)")
+		"the account's Kinesis shard quota (open shards of PROVISIONED streams): reported by DescribeLimits, enforced on CreateStream, SplitShard, UpdateShardCount and UpdateStreamMode with --kinesis-limits aws (env SLUICE_KINESIS_SHARD_LIMIT)")
 	fs.DurationVar(&c.kinesisTransitionDelay, "kinesis-transition-delay", transitionDelay,
 		"how long Kinesis streams stay CREATING, UPDATING and DELETING, as on AWS; 0: transitions are immediate (env SLUICE_KINESIS_TRANSITION_DELAY)")
 	fs.StringVar(&c.debugAddr, "debug-addr", env("SLUICE_DEBUG_ADDR", ""),

@@ -65,8 +65,11 @@ const (
 	// bound is the engine's, engine.ReshardOpenMax, with the same value).
 	streamOpenShardsMax = 10_000
 
-	// shardLimitDefault is the account shard quota DescribeLimits reports.
-	shardLimitDefault = 500
+	// shardLimitDefault is the account shard quota DescribeLimits reports:
+	// AWS's default for provisioned streams in us-east-1, us-west-2 and
+	// eu-west-1 (the Kinesis developer guide's quotas page; 1,000 or
+	// 6,000 elsewhere; 500 before 2024, as kinesalite still reports).
+	shardLimitDefault = 20_000
 	// onDemandStreamCountLimitDefault is the account on-demand stream quota.
 	onDemandStreamCountLimitDefault = 50
 

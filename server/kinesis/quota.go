@@ -2,13 +2,20 @@ package kinesis
 
 import "github.com/sluice-dev/sluice/engine"
 
-// The account shard quota: AWS caps the open shards of an account in a
-// region (500 by default in us-east-1) and refuses a CreateStream,
-// SplitShard or UpdateShardCount that would go over it with
-// LimitExceededException. DescribeLimits reports Config.ShardLimit
-// always; it is enforced only with Config.EnforceShardLimit (`sluice serve
-// --kinesis-limits aws`), so that by default a test may create a stream of
-// 1,000 shards or 100 streams without asking for a higher quota.
+// The account quotas: AWS caps the open shards of an account's
+// PROVISIONED streams in a region (20,000 by default in us-east-1) and the
+// number of its ON_DEMAND streams (50), and refuses a CreateStream,
+// SplitShard, UpdateShardCount or UpdateStreamMode that would go over
+// either with LimitExceededException. The two are separate: the quotas
+// page of the Kinesis developer guide
+// (docs.aws.amazon.com/streams/latest/dev/service-sizes-and-limits.html)
+// gives the shard quota for provisioned mode only ("There's no upper
+// limit" on an on-demand stream's shards) and the 50-stream quota for
+// on-demand mode only. DescribeLimits reports both always (OpenShardCount
+// counts what the shard quota counts: open shards of provisioned
+// streams); they are enforced only with Config.EnforceShardLimit (`sluice
+// serve --kinesis-limits aws`), so that by default a test may create a
+// stream of 1,000 shards or 100 streams without asking for a higher quota.
 //
 // The quota is an AWS account rule, not a property of the data, so it
 // lives here rather than in the engine: an embedding program has no
@@ -18,7 +25,8 @@ import "github.com/sluice-dev/sluice/engine"
 // UpdateShardCount, DeleteStream) cannot take the account over and do
 // not take it.
 
-// accountUsage counts the open shards and the ON_DEMAND streams of ns.
+// accountUsage counts the open shards of the PROVISIONED streams and the
+// ON_DEMAND streams of ns.
 func (s *Service) accountUsage(ns engine.Namespace) (openShards, onDemand int, err error) {
 	after := ""
 	for {
@@ -31,10 +39,10 @@ func (s *Service) accountUsage(ns engine.Namespace) (openShards, onDemand int, e
 			if err != nil {
 				continue // deleted meanwhile
 			}
-			info := st.Info()
-			openShards += info.OpenShards
-			if info.Mode == engine.StreamModeOnDemand {
+			if info := st.Info(); info.Mode == engine.StreamModeOnDemand {
 				onDemand++
+			} else {
+				openShards += info.OpenShards
 			}
 		}
 		if len(names) < 1000 {
@@ -44,23 +52,39 @@ func (s *Service) accountUsage(ns engine.Namespace) (openShards, onDemand int, e
 	}
 }
 
-// reserveShards checks that additional more open shards keep ns within
-// the account shard quota. On success the caller must call the returned
-// release once its change is made (or has failed); with the quota not
-// enforced, or nothing added, it is a no-op.
+// reserveShards checks that additional more open shards of provisioned
+// streams keep ns within the account shard quota. On success the caller
+// must call the returned release once its change is made (or has
+// failed); with the quota not enforced, or nothing added, it is a no-op.
 func (s *Service) reserveShards(ns engine.Namespace, additional int) (release func(), err error) {
-	if !s.cfg.EnforceShardLimit || additional <= 0 {
+	return s.reserve(ns, additional, 0)
+}
+
+// reserveOnDemandStream checks that one more ON_DEMAND stream keeps ns
+// within the account's on-demand stream quota; release as reserveShards.
+func (s *Service) reserveOnDemandStream(ns engine.Namespace) (release func(), err error) {
+	return s.reserve(ns, 0, 1)
+}
+
+// reserve checks both quotas for shards more open provisioned shards and
+// streams more ON_DEMAND streams, and holds quotaMu until release.
+func (s *Service) reserve(ns engine.Namespace, shards, streams int) (release func(), err error) {
+	if !s.cfg.EnforceShardLimit || (shards <= 0 && streams <= 0) {
 		return func() {}, nil
 	}
 	s.quotaMu.Lock()
-	open, _, err := s.accountUsage(ns)
+	open, onDemand, err := s.accountUsage(ns)
 	if err != nil {
 		s.quotaMu.Unlock()
 		return nil, mapError(err)
 	}
-	if open+additional > s.cfg.ShardLimit {
+	if shards > 0 && open+shards > s.cfg.ShardLimit {
 		s.quotaMu.Unlock()
-		return nil, shardQuotaExceeded(ns, open, s.cfg.ShardLimit, additional)
+		return nil, shardQuotaExceeded(ns, open, s.cfg.ShardLimit, shards)
+	}
+	if streams > 0 && onDemand+streams > onDemandStreamCountLimitDefault {
+		s.quotaMu.Unlock()
+		return nil, onDemandQuotaExceeded(ns, onDemand, onDemandStreamCountLimitDefault)
 	}
 	return s.quotaMu.Unlock, nil
 }
@@ -74,4 +98,14 @@ func shardQuotaExceeded(ns engine.Namespace, current, limit, additional int) err
 		". Number of additional shards that would have resulted from this request: " + itoa(additional) +
 		". Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html)" +
 		" for current limits and how to request higher limits.")
+}
+
+// onDemandQuotaExceeded answers a request that would take the account over
+// its on-demand stream quota. No recording of AWS's text for this case was
+// found (kinesalite predates on-demand mode; kinesis-mock, moto and
+// LocalStack do not enforce it), so the words are Sluice's, in the form of
+// the shard quota's message above.
+func onDemandQuotaExceeded(ns engine.Namespace, current, limit int) error {
+	return errLimitExceeded.WithMessage("This request would exceed the on-demand stream count limit for the account " + ns.Account +
+		" in " + ns.Region + ". Current on-demand stream count for the account: " + itoa(current) + ". Limit: " + itoa(limit) + ".")
 }

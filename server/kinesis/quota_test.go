@@ -61,17 +61,22 @@ func TestShardQuotaEnforced(t *testing.T) {
 		t.Fatal("a refused CreateStream created the stream")
 	}
 
-	// An ON_DEMAND stream starts with 4 shards: exactly up to the quota.
+	// An ON_DEMAND stream's shards are outside the shard quota (AWS's
+	// quotas page: no upper limit on an on-demand stream's shards).
 	if _, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("od"),
 		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}}); err != nil {
 		t.Fatal(err)
 	}
-	if open, limit := openShardCount(t, e); open != 10 || limit != 10 {
-		t.Fatalf("DescribeLimits: OpenShardCount %d ShardLimit %d, want 10 and 10", open, limit)
+	if open, limit := openShardCount(t, e); open != 6 || limit != 10 {
+		t.Fatalf("DescribeLimits with an ON_DEMAND stream: OpenShardCount %d ShardLimit %d, want 6 and 10", open, limit)
 	}
-	_, err = e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("od2"),
-		StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}})
-	wantShardQuotaError(t, err, 10, 10, 4)
+	// A provisioned stream of 4 fits exactly; one more shard does not.
+	createStream(t, e, "four", 4)
+	if open, _ := openShardCount(t, e); open != 10 {
+		t.Fatalf("OpenShardCount %d, want 10", open)
+	}
+	_, err = e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("one"), ShardCount: aws.Int32(1)})
+	wantShardQuotaError(t, err, 10, 10, 1)
 
 	// SplitShard adds one open shard.
 	desc, err := e.client.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("six")})
@@ -116,13 +121,87 @@ func TestShardQuotaEnforced(t *testing.T) {
 		t.Fatalf("open shards after shrinking to 3: %d, want 7", open)
 	}
 
-	// Deleting a stream gives its shards back: 7 + 4 would not fit.
-	if _, err := e.client.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("od")}); err != nil {
+	// Deleting a stream gives its shards back: 7 + 4 does not fit, 3 + 4
+	// does.
+	_, err = e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("four2"), ShardCount: aws.Int32(4)})
+	wantShardQuotaError(t, err, 7, 10, 4)
+	if _, err := e.client.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("four")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("four"), ShardCount: aws.Int32(4)}); err != nil {
+	if _, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("four2"), ShardCount: aws.Int32(4)}); err != nil {
 		t.Fatalf("CreateStream after DeleteStream made room: %v", err)
 	}
+}
+
+// TestOnDemandStreamQuota: with the quotas enforced, the account holds at
+// most 50 ON_DEMAND streams (AWS's default on-demand stream quota):
+// CreateStream in ON_DEMAND mode and UpdateStreamMode to ON_DEMAND past it
+// fail with LimitExceededException and change nothing. UpdateStreamMode to
+// PROVISIONED brings the stream's open shards under the shard quota.
+func TestOnDemandStreamQuota(t *testing.T) {
+	e := newEnv(t, envOptions{config: kinesissvc.Config{ShardLimit: 10, EnforceShardLimit: true}})
+	ctx := context.Background()
+	onDemand := &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}
+	for i := range 50 {
+		if _, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(fmt.Sprintf("od%d", i)), StreamModeDetails: onDemand}); err != nil {
+			t.Fatalf("ON_DEMAND stream %d: %v", i, err)
+		}
+	}
+	wantOnDemandQuotaError := func(err error, current int) {
+		t.Helper()
+		wantAPIError(t, err, "LimitExceededException")
+		var ae smithy.APIError
+		errors.As(err, &ae)
+		want := fmt.Sprintf("This request would exceed the on-demand stream count limit for the account 000000000000 in us-east-1. "+
+			"Current on-demand stream count for the account: %d. Limit: 50.", current)
+		if ae.ErrorMessage() != want {
+			t.Fatalf("message\n got %q\nwant %q", ae.ErrorMessage(), want)
+		}
+	}
+	_, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("od50"), StreamModeDetails: onDemand})
+	wantOnDemandQuotaError(err, 50)
+	if _, err := e.client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("od50")}); err == nil {
+		t.Fatal("a refused CreateStream created the stream")
+	}
+	lim, err := e.client.DescribeLimits(ctx, &kinesis.DescribeLimitsInput{})
+	if err != nil || *lim.OnDemandStreamCount != 50 || *lim.OnDemandStreamCountLimit != 50 || *lim.OpenShardCount != 0 {
+		t.Fatalf("DescribeLimits: %v %+v", err, lim)
+	}
+
+	// A provisioned stream cannot switch to ON_DEMAND while the account
+	// is at the quota.
+	createStream(t, e, "p", 2)
+	arn := func(name string) *string { return aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/" + name) }
+	updateMode := func(name string, mode types.StreamMode) error {
+		_, err := e.client.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: arn(name), StreamModeDetails: &types.StreamModeDetails{StreamMode: mode}})
+		return err
+	}
+	wantOnDemandQuotaError(updateMode("p", types.StreamModeOnDemand), 50)
+	sum, err := e.client.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String("p")})
+	if err != nil || sum.StreamDescriptionSummary.StreamModeDetails.StreamMode != types.StreamModeProvisioned {
+		t.Fatalf("refused UpdateStreamMode changed the mode: %v %+v", err, sum)
+	}
+
+	// Switching an ON_DEMAND stream (4 open shards) to PROVISIONED adds
+	// its shards to the shard quota: 2 + 4 fits under 10, and then 6 + 4
+	// fits exactly, 10 + 4 does not.
+	if err := updateMode("od0", types.StreamModeProvisioned); err != nil {
+		t.Fatalf("od0 to PROVISIONED: %v", err)
+	}
+	if err := updateMode("od1", types.StreamModeProvisioned); err != nil {
+		t.Fatalf("od1 to PROVISIONED: %v", err)
+	}
+	wantShardQuotaError(t, updateMode("od2", types.StreamModeProvisioned), 10, 10, 4)
+
+	// Two ON_DEMAND streams fewer make room for p, and for one new one.
+	if err := updateMode("p", types.StreamModeOnDemand); err != nil {
+		t.Fatalf("p to ON_DEMAND below the quota: %v", err)
+	}
+	if _, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("od50"), StreamModeDetails: onDemand}); err != nil {
+		t.Fatalf("ON_DEMAND stream below the quota: %v", err)
+	}
+	_, err = e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("od51"), StreamModeDetails: onDemand})
+	wantOnDemandQuotaError(err, 50)
 }
 
 // TestShardQuotaConcurrentCreates: the check and the change are one step,

@@ -586,7 +586,7 @@ func TestStreamSettingsAndTags(t *testing.T) {
 	}
 	must(e.client.DeleteResourcePolicy(ctx, &kinesis.DeleteResourcePolicyInput{ResourceARN: arn}))
 	lim, err := e.client.DescribeLimits(ctx, &kinesis.DescribeLimitsInput{})
-	if err != nil || *lim.ShardLimit != 500 || *lim.OnDemandStreamCount != 1 {
+	if err != nil || *lim.ShardLimit != 20_000 || *lim.OnDemandStreamCount != 1 {
 		t.Fatalf("limits: %v %+v", err, lim)
 	}
 	must(e.client.DescribeAccountSettings(ctx, &kinesis.DescribeAccountSettingsInput{}))

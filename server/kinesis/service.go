@@ -20,13 +20,14 @@ const TargetPrefix = "Kinesis_20131202"
 type Config struct {
 	// Logger receives internal errors. Default: slog.Default().
 	Logger *slog.Logger
-	// ShardLimit is the account shard quota DescribeLimits reports and,
-	// with EnforceShardLimit, enforces (quota.go). Default: 500 (AWS's
-	// default in us-east-1).
+	// ShardLimit is the account shard quota (open shards of PROVISIONED
+	// streams) DescribeLimits reports and, with EnforceShardLimit, enforces
+	// (quota.go). Default: 20,000 (AWS's default in us-east-1).
 	ShardLimit int
-	// EnforceShardLimit makes CreateStream, SplitShard and UpdateShardCount
-	// fail with LimitExceededException when they would take the account's
-	// open shards over ShardLimit, as AWS does. Default: off.
+	// EnforceShardLimit makes CreateStream, SplitShard, UpdateShardCount
+	// and UpdateStreamMode fail with LimitExceededException when they
+	// would take the account's provisioned open shards over ShardLimit or
+	// its ON_DEMAND streams over 50, as AWS does. Default: off.
 	EnforceShardLimit bool
 	// SubscriptionLifetime is how long one SubscribeToShard call streams
 	// before the server ends it. Default: 5 min (AWS).

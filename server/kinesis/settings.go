@@ -72,7 +72,23 @@ func (s *Service) updateStreamMode(c *call) error {
 	if err != nil {
 		return err
 	}
-	if err := st.SetMode(engine.StreamMode(in.StreamModeDetails.StreamMode)); err != nil {
+	// A switch counts against the quota of the mode it enters: one more
+	// ON_DEMAND stream, or the stream's open shards as provisioned ones.
+	mode := engine.StreamMode(in.StreamModeDetails.StreamMode)
+	shardsAdded, streamsAdded := 0, 0
+	if info := st.Info(); info.Mode != mode {
+		if mode == engine.StreamModeOnDemand {
+			streamsAdded = 1
+		} else {
+			shardsAdded = info.OpenShards
+		}
+	}
+	release, err := s.reserve(t.ns, shardsAdded, streamsAdded)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := st.SetMode(mode); err != nil {
 		return streamError(err, t.ns, t.name)
 	}
 	return nil

@@ -131,9 +131,9 @@ func (s *Service) createStream(c *call) error {
 	if err := checkTagCharacters(in.Tags); err != nil {
 		return err
 	}
-	shards := cfg.ShardCount
-	if shards == 0 {
-		shards = engine.OnDemandShardCount
+	shardsAdded, streamsAdded := cfg.ShardCount, 0
+	if cfg.Mode == engine.StreamModeOnDemand {
+		shardsAdded, streamsAdded = 0, 1
 	}
 	if s.cfg.EnforceShardLimit {
 		// A taken name answers ResourceInUseException before the quota is
@@ -142,7 +142,7 @@ func (s *Service) createStream(c *call) error {
 			return streamError(engine.ErrStreamExists, c.ns, in.StreamName.s)
 		}
 	}
-	release, err := s.reserveShards(c.ns, shards)
+	release, err := s.reserve(c.ns, shardsAdded, streamsAdded)
 	if err != nil {
 		return err
 	}
