@@ -60,12 +60,6 @@ func (s *Service) reserveShards(ns engine.Namespace, additional int) (release fu
 	return s.reserve(ns, additional, 0)
 }
 
-// reserveOnDemandStream checks that one more ON_DEMAND stream keeps ns
-// within the account's on-demand stream quota; release as reserveShards.
-func (s *Service) reserveOnDemandStream(ns engine.Namespace) (release func(), err error) {
-	return s.reserve(ns, 0, 1)
-}
-
 // reserve checks both quotas for shards more open provisioned shards and
 // streams more ON_DEMAND streams, and holds quotaMu until release.
 func (s *Service) reserve(ns engine.Namespace, shards, streams int) (release func(), err error) {
