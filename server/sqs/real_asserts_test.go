@@ -232,3 +232,47 @@ func TestRealFIFOGroupOrderAfterReturn(t *testing.T) {
 	}
 	check("after delete, drain", e.receive(deleted, 10, 0), "g2-m1", "g2-m2", "g1-m3", "g1-m4", "g3-m1")
 }
+
+// TestRealFIFOGroupOrderAfterVisibilityChange: a group whose head comes
+// back from flight through ChangeMessageVisibility ranks by when it came
+// back, behind a group that waited since its send. LocalStack's
+// AWS-validated
+// test_fifo_message_group_visibility_after_terminate_visibility_timeout
+// (send g1-m1, g1-m2, g2-m1 to a queue with VisibilityTimeout 30; receive
+// 2 gets g1-m1, g1-m2; ChangeMessageVisibility of g1-m1 to 0; receive 3
+// gets exactly [g2-m1 g1-m1]) and
+// test_fifo_message_group_visibility_after_change_message_visibility
+// (the same with a change to 1 s and a 2 s wait) assert that order; a
+// sorted comparison (TestRealFIFOGroupHeadVisibleAgain) misses it. Before
+// groups were ordered by when their head became visible, Sluice served
+// group 1 first ([g1-m1 g2-m1]) because its head was sent first.
+func TestRealFIFOGroupOrderAfterVisibilityChange(t *testing.T) {
+	e := newRealEnv(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		visibility int32         // ChangeMessageVisibility of g1-m1
+		wait       time.Duration // clock advance before the last receive
+	}{
+		{"terminate", 0, 0},
+		{"change", 1, 2 * time.Second},
+	} {
+		u := e.createQueue(tc.name+".fifo", map[string]string{"FifoQueue": "true", "VisibilityTimeout": "30", "ContentBasedDeduplication": "true"})
+		e.sendFIFO(u, "g1-m1", "group-1", "")
+		e.sendFIFO(u, "g1-m2", "group-1", "")
+		e.sendFIFO(u, "g2-m1", "group-2", "")
+		first := e.receive(u, 2, 0)
+		if got := bodies(first); !slices.Equal(got, []string{"g1-m1", "g1-m2"}) {
+			t.Fatalf("%s: first receive %v, want [g1-m1 g1-m2]", tc.name, got)
+		}
+		if _, err := e.client.ChangeMessageVisibility(ctx, &sdk.ChangeMessageVisibilityInput{
+			QueueUrl: &u, ReceiptHandle: first[0].ReceiptHandle, VisibilityTimeout: tc.visibility,
+		}); err != nil {
+			t.Fatalf("%s: ChangeMessageVisibility %d: %v", tc.name, tc.visibility, err)
+		}
+		e.clock.Advance(tc.wait)
+		if got := bodies(e.receive(u, 3, 0)); !slices.Equal(got, []string{"g2-m1", "g1-m1"}) {
+			t.Errorf("%s: %v, want [g2-m1 g1-m1] (g1-m2 still in flight)", tc.name, got)
+		}
+	}
+}
