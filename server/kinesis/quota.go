@@ -21,9 +21,11 @@ import "github.com/sluice-dev/sluice/engine"
 // lives here rather than in the engine: an embedding program has no
 // account quota. Check and change are made atomic by quotaMu, which every
 // quota-bound operation of this service holds from its count to its
-// change; operations that only close shards (MergeShards, a smaller
-// UpdateShardCount, DeleteStream) cannot take the account over and do
-// not take it.
+// change; an addition that depends on the stream's state (its mode, its
+// open shards) is computed under it too (reserveFor). Operations that
+// only close shards (MergeShards, DeleteStream) cannot take the account
+// over and do not take it; UpdateShardCount takes it even to shrink,
+// since its target is a count, not a change.
 
 // accountUsage counts the open shards of the PROVISIONED streams and the
 // ON_DEMAND streams of ns.
@@ -63,10 +65,30 @@ func (s *Service) reserveShards(ns engine.Namespace, additional int) (release fu
 // reserve checks both quotas for shards more open provisioned shards and
 // streams more ON_DEMAND streams, and holds quotaMu until release.
 func (s *Service) reserve(ns engine.Namespace, shards, streams int) (release func(), err error) {
-	if !s.cfg.EnforceShardLimit || (shards <= 0 && streams <= 0) {
+	if shards <= 0 && streams <= 0 {
+		return func() {}, nil
+	}
+	return s.reserveFor(ns, func() (int, int) { return shards, streams })
+}
+
+// reserveFor is reserve for a change whose addition depends on the state
+// of the stream it changes (UpdateStreamMode, UpdateShardCount): need
+// computes it under quotaMu, from the stream as the change will find it.
+// Computed before the lock it could be stale: a concurrent switch of the
+// same stream charged a switch already made (refused for adding nothing),
+// or let one read as a no-op go unchecked after the stream had switched
+// the other way. quotaMu is held until release even when need adds
+// nothing, so the stream cannot change mode or grow between need and the
+// change (grows of other streams wait; merges only close shards).
+func (s *Service) reserveFor(ns engine.Namespace, need func() (shards, streams int)) (release func(), err error) {
+	if !s.cfg.EnforceShardLimit {
 		return func() {}, nil
 	}
 	s.quotaMu.Lock()
+	shards, streams := need()
+	if shards <= 0 && streams <= 0 {
+		return s.quotaMu.Unlock, nil
+	}
 	open, onDemand, err := s.accountUsage(ns)
 	if err != nil {
 		s.quotaMu.Unlock()

@@ -248,3 +248,61 @@ func TestShardQuotaReportedNotEnforcedByDefault(t *testing.T) {
 		t.Fatalf("DescribeLimits: OpenShardCount %d ShardLimit %d, want 5 and 3", open, limit)
 	}
 }
+
+// TestQuotaConcurrentModeSwitches: UpdateStreamMode counts what it adds
+// from the stream's mode as it is when the switch is made, under the quota
+// lock. It once read the mode before taking the lock, so of concurrent
+// switches of one stream to the same mode, those that read it before the
+// first one switched were charged for a switch the stream had already
+// made: with the account at a quota they were refused with
+// LimitExceededException for adding nothing (and a switch read as a no-op
+// went unchecked even after another call had switched the stream the
+// other way). Method: with the account exactly at both quotas once the
+// stream has switched, callers released together switch it to ON_DEMAND
+// and then back to PROVISIONED, round after round; every call must
+// succeed and the account must never be over either quota.
+func TestQuotaConcurrentModeSwitches(t *testing.T) {
+	e := newEnv(t, envOptions{config: kinesissvc.Config{ShardLimit: 10, EnforceShardLimit: true}})
+	ctx := context.Background()
+	onDemand := &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}
+	for i := range 49 {
+		if _, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(fmt.Sprintf("od%d", i)), StreamModeDetails: onDemand}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	createStream(t, e, "fill", 8)
+	createStream(t, e, "p", 2) // 10 provisioned shards: the shard quota
+	arn := aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/p")
+	const rounds, callers = 20, 8
+	for round := range rounds {
+		for _, mode := range []types.StreamMode{types.StreamModeOnDemand, types.StreamModeProvisioned} {
+			start := make(chan struct{})
+			errs := make([]error, callers)
+			var wg sync.WaitGroup
+			for i := range callers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					_, errs[i] = e.client.UpdateStreamMode(ctx, &kinesis.UpdateStreamModeInput{StreamARN: arn,
+						StreamModeDetails: &types.StreamModeDetails{StreamMode: mode}})
+				}()
+			}
+			close(start)
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("round %d, caller %d, switch to %s: %v", round, i, mode, err)
+				}
+			}
+			lim, err := e.client.DescribeLimits(ctx, &kinesis.DescribeLimitsInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *lim.OpenShardCount > 10 || *lim.OnDemandStreamCount > 50 {
+				t.Fatalf("round %d, after switches to %s: OpenShardCount %d, OnDemandStreamCount %d: over a quota",
+					round, mode, *lim.OpenShardCount, *lim.OnDemandStreamCount)
+			}
+		}
+	}
+}

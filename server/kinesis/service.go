@@ -60,8 +60,8 @@ type Service struct {
 	// subs holds SubscribeToShard's per consumer and shard admission state
 	// and running subscriptions (subscribe_rules.go).
 	subs subscriptions
-	// quotaMu makes the account shard quota's check and the change it
-	// allows one step (reserveShards).
+	// quotaMu makes an account quota's check and the change it allows
+	// one step (quota.go: reserve, reserveFor).
 	quotaMu sync.Mutex
 }
 

@@ -74,16 +74,18 @@ func (s *Service) updateStreamMode(c *call) error {
 	}
 	// A switch counts against the quota of the mode it enters: one more
 	// ON_DEMAND stream, or the stream's open shards as provisioned ones.
+	// The mode is read under the quota lock (reserveFor).
 	mode := engine.StreamMode(in.StreamModeDetails.StreamMode)
-	shardsAdded, streamsAdded := 0, 0
-	if info := st.Info(); info.Mode != mode {
-		if mode == engine.StreamModeOnDemand {
-			streamsAdded = 1
-		} else {
-			shardsAdded = info.OpenShards
+	release, err := s.reserveFor(t.ns, func() (shardsAdded, streamsAdded int) {
+		switch info := st.Info(); {
+		case info.Mode == mode:
+			return 0, 0
+		case mode == engine.StreamModeOnDemand:
+			return 0, 1
+		default:
+			return info.OpenShards, 0
 		}
-	}
-	release, err := s.reserve(t.ns, shardsAdded, streamsAdded)
+	})
 	if err != nil {
 		return err
 	}

@@ -449,7 +449,12 @@ func (s *Service) updateShardCount(c *call) error {
 		return onDemandNotSupported(t.ns, t.name)
 	}
 	current := info.OpenShards
-	release, err := s.reserveShards(t.ns, int(*in.TargetShardCount)-current)
+	// The shards added are counted from the open shards under the quota
+	// lock (reserveFor): a merge of this stream since info was read would
+	// make target-current too few.
+	release, err := s.reserveFor(t.ns, func() (shardsAdded, streamsAdded int) {
+		return int(*in.TargetShardCount) - st.Info().OpenShards, 0
+	})
 	if err != nil {
 		return err
 	}
