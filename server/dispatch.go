@@ -200,7 +200,14 @@ func (s *Server) routeQuery(x *exchange) error {
 	x.handler = h
 	x.req.Operation = action
 	x.opLabel = action
+	x.req.QueryJSON = s.queryJSON(x, svc)
 	return nil
+}
+
+// queryJSON reports whether a query request to svc is answered in JSON
+// (Service.QueryJSON).
+func (s *Server) queryJSON(x *exchange, svc *Service) bool {
+	return svc != nil && svc.QueryJSON && awsproto.AcceptsJSON(x.ctx.Request.Header.Peek("Accept"))
 }
 
 // resolveAction picks the service for a query Action: the one the SigV4
@@ -363,8 +370,15 @@ func (s *Server) writeSuccess(x *exchange) {
 			s.writeBody(x, nil, nil)
 		}
 	default:
-		resp.Header.SetContentType(awsproto.ContentTypeXML)
 		var head, tail [256]byte
+		if x.req.QueryJSON {
+			resp.Header.SetContentType(awsproto.ContentTypeJSON)
+			hasResult := len(x.resp.B) > 0
+			s.writeBody(x, awsproto.AppendQueryJSONResponseStart(head[:0], x.req.Operation, hasResult),
+				awsproto.AppendQueryJSONResponseEnd(tail[:0], x.req.RequestID, hasResult))
+			return
+		}
+		resp.Header.SetContentType(awsproto.ContentTypeXML)
 		s.writeBody(x, awsproto.AppendXMLResponseStart(head[:0], x.req.Operation, x.svc.XMLNamespace, x.svc.XMLDeclaration),
 			awsproto.AppendXMLResponseEnd(tail[:0], x.req.Operation, x.req.RequestID))
 	}
@@ -539,6 +553,15 @@ func (s *Server) writeError(x *exchange, err error) {
 		resp.Header.SetContentType(awsproto.ContentTypeCBOR11)
 		resp.AppendBody(awsproto.AppendCBORError(nil, e))
 	default:
+		// The bare 404 for a request without Action stays XML: AWS answers
+		// <UnknownOperationException/> to Accept: application/json too
+		// (LocalStack's AWS-validated
+		// test_get_without_query_json_format_returns_returns_xml).
+		if !e.Bare && s.queryJSON(x, svc) {
+			resp.Header.SetContentType(awsproto.ContentTypeJSON)
+			resp.AppendBody(awsproto.AppendQueryJSONError(nil, e, x.req.RequestID))
+			return
+		}
 		xmlns, declaration := "", true
 		if svc != nil && svc.XMLNamespace != "" {
 			xmlns, declaration = svc.XMLNamespace, svc.XMLDeclaration

@@ -11,7 +11,8 @@
 // OwnsPath claims the URL path (SQS queue URLs), else to the first service
 // that has the action. Unknown operations get the protocol's
 // unknown-operation error (UnknownOperationException / InvalidAction), never
-// a 404 page.
+// a 404 page. A service with QueryJSON (SQS) answers query requests whose
+// Accept header names application/json in JSON, in the query envelope.
 //
 // Usage:
 //

@@ -65,6 +65,14 @@ type Service struct {
 	// scope whose URL path belongs to the service (SQS queue URLs
 	// /ACCOUNT/QUEUE) when the Action exists in Query.
 	OwnsPath func(path string) bool
+	// QueryJSON makes the query protocol answer in JSON when the request's
+	// Accept header names application/json, as AWS's front end does for
+	// SQS (awsproto.AcceptsJSON): the handler sees Request.QueryJSON and
+	// writes its result as a JSON object; the server wraps it as
+	// {"{Action}Response":{"{Action}Result":…,"ResponseMetadata":{…}}} and
+	// renders errors as {"Error":{…},"RequestId":…}. A request no
+	// operation can be read from keeps its XML answer.
+	QueryJSON bool
 	// QueryBorrow, if set, names query parameters whose values may alias
 	// the request buffer instead of being copied (awsproto.Form's
 	// ParseBorrowing): only large values that every handler reads while it
@@ -181,6 +189,13 @@ type Request struct {
 	// Form holds the decoded parameters of a query-protocol request (URL
 	// query and form body); nil for JSON/CBOR.
 	Form *awsproto.Form
+	// QueryJSON is set on a query-protocol request whose Accept header
+	// names application/json, routed to a Service with QueryJSON: the
+	// handler writes its result as a JSON object (members as its JSON
+	// protocol names them unless AWS is known to differ), or nothing for
+	// an operation without output, and the server wraps it in the query
+	// envelope (Service.QueryJSON). Protocol stays ProtocolQuery.
+	QueryJSON bool
 
 	ctx    *fasthttp.RequestCtx
 	form   awsproto.Form
@@ -202,8 +217,9 @@ func (r *Request) Header(name string) string {
 // Response collects a handler's output. For JSON/CBOR, B is the whole
 // output document (use Encode, or append JSON by hand); an empty B is sent
 // as {} (JSON) or an empty map (CBOR). For the query protocol, B is the
-// content between <{Operation}Response> and <ResponseMetadata>, normally
-// the <{Operation}Result> element appended with the embedded XMLWriter:
+// content between <{Operation}Response> and <ResponseMetadata> (with
+// Request.QueryJSON, the result object or nothing), normally the
+// <{Operation}Result> element appended with the embedded XMLWriter:
 //
 //	resp.Open("GetQueueUrlResult")
 //	resp.Elem("QueueUrl", url)

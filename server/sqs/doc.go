@@ -2,7 +2,9 @@
 // queues: the AWS JSON 1.0 protocol (X-Amz-Target: AmazonSQS.<Op>, the
 // default of current SDKs, awsQueryCompatible error codes in
 // x-amzn-query-error) and the legacy query protocol (Action=<Op>, form
-// bodies, XML responses), with one handler per action serving both.
+// bodies, XML responses; JSON in the query envelope when the request's
+// Accept header names application/json, as AWS answers), with one handler
+// per action serving both.
 //
 // The package parses requests, checks their AWS shape (names, character
 // sets, batch sizes, attribute types and ranges), calls the engine and

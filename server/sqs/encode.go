@@ -22,6 +22,11 @@ type out struct {
 	B []byte
 	// xml selects the query protocol's XML; false means JSON.
 	xml bool
+	// queryJSON: JSON for a query-protocol request that accepts JSON
+	// (server.Request.QueryJSON). The server wraps the result object in
+	// the query envelope; the few members AWS names differently there
+	// than in its JSON protocol are chosen by the handlers.
+	queryJSON bool
 	// comma: JSON only, a value was written at the current nesting level,
 	// so the next one needs a separator.
 	comma bool
@@ -70,11 +75,18 @@ func (o *out) end(resultName string) {
 }
 
 // empty writes the output of an operation without output members: "{}" in
-// JSON, nothing in XML (the envelope alone).
+// JSON, nothing in XML or query JSON (the envelope alone).
 func (o *out) empty() {
-	if !o.xml {
+	if !o.xml && !o.queryJSON {
 		o.B = append(o.B, '{', '}')
 	}
+}
+
+// null writes a JSON member whose value is null (query JSON only: AWS
+// lists unset members of some results there).
+func (o *out) null(name string) {
+	o.jsonKey(name)
+	o.B = append(o.B, "null"...)
 }
 
 func (o *out) openTag(name string) {

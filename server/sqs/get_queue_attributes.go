@@ -2,7 +2,8 @@ package sqs
 
 // GetQueueAttributes: QueueUrl, AttributeNames (All or any
 // QueueAttributeName; query AttributeName.N). Approximate counts are the
-// engine's O(1) counters; timestamps are epoch seconds.
+// engine's O(1) counters; timestamps are epoch seconds. A query request
+// that accepts JSON gets Attributes as a list of {"Name","Value"} objects.
 //
 // Differences from AWS: SqsManagedSseEnabled reads "true" for queues without
 // a KMS key (AWS's default for new queues) though nothing is encrypted
@@ -48,7 +49,16 @@ func (s *service) getQueueAttributes(req *server.Request, resp *server.Response)
 	// No attribute to return (say, Policy of a queue without one) is
 	// "Attributes":{} in JSON, as on AWS (LocalStack's test_sqs.snapshot.json,
 	// test_sqs_permission_lifecycle).
-	o.mapStart("Attributes")
+	//
+	// A query request that asks for JSON gets the attributes as a list of
+	// {"Name":…,"Value":…} objects, the query protocol's Attribute entries,
+	// not a map (LocalStack's TestSqsQueryApi
+	// test_get_queue_attributes_json_format, marked AWS-validated).
+	if o.queryJSON {
+		o.listStart("Attributes")
+	} else {
+		o.mapStart("Attributes")
+	}
 	for _, name := range queueAttributeNames {
 		if !all && !contains(in.AttributeNames, name) {
 			continue
@@ -57,9 +67,20 @@ func (s *service) getQueueAttributes(req *server.Request, resp *server.Response)
 		if !ok {
 			continue
 		}
+		if o.queryJSON {
+			o.itemStart("Attribute")
+			o.str("Name", name)
+			o.str("Value", value)
+			o.itemEnd("Attribute")
+			continue
+		}
 		o.mapEntry("Attribute", "Name", "Value", name, value)
 	}
-	o.mapEnd()
+	if o.queryJSON {
+		o.listEnd()
+	} else {
+		o.mapEnd()
+	}
 	o.end("GetQueueAttributesResult")
 	resp.B = o.B
 	return nil

@@ -3,6 +3,9 @@ package sqs
 // ListQueues: QueueNamePrefix, MaxResults (1–1000), NextToken. Without
 // MaxResults at most 1000 URLs are returned and no NextToken, as in AWS.
 //
+// A query request that accepts JSON gets AWS's member names there:
+// queueUrls, NextToken and NextExclusiveStartQueueName, null when unset.
+//
 // Differences from AWS: NextToken is an opaque base64 of the last name
 // returned; tokens never expire.
 
@@ -79,6 +82,12 @@ func (s *service) listQueues(req *server.Request, resp *server.Response) error {
 	}
 	o := newOut(req, resp)
 	o.begin("ListQueuesResult")
+	if o.queryJSON {
+		writeListQueuesQueryJSON(&o, req, ns, names, next)
+		o.end("ListQueuesResult")
+		resp.B = o.B
+		return nil
+	}
 	if len(names) > 0 {
 		o.listStart("QueueUrls")
 		for _, name := range names {
@@ -92,4 +101,24 @@ func (s *service) listQueues(req *server.Request, resp *server.Response) error {
 	o.end("ListQueuesResult")
 	resp.B = o.B
 	return nil
+}
+
+// writeListQueuesQueryJSON writes the members of ListQueuesResult as AWS
+// names them when a query request asks for JSON: "queueUrls" in lower camel
+// case, always present, beside "NextExclusiveStartQueueName" (not in the
+// API model) and "NextToken", null when unset. Recorded from AWS:
+// localstack/localstack#3715 (2021, Accept: application/json,
+// "queueUrls":[]) and JuliaCloud/AWS.jl#127 (2020, ContentType=JSON).
+func writeListQueuesQueryJSON(o *out, req *server.Request, ns engine.Namespace, names []string, next string) {
+	o.null("NextExclusiveStartQueueName")
+	if next == "" {
+		o.null("NextToken")
+	} else {
+		o.str("NextToken", next)
+	}
+	o.listStart("queueUrls")
+	for _, name := range names {
+		o.strItem("QueueUrl", queueURL(req, engine.QueueRef{Namespace: ns, Name: name}))
+	}
+	o.listEnd()
 }

@@ -13,7 +13,8 @@ package sqs
 // attributeFilter).
 //
 // MD5OfMessageAttributes covers the attributes returned (after the
-// MessageAttributeNames filter), as SQS computes it.
+// MessageAttributeNames filter), as SQS computes it. A query request that
+// accepts JSON gets the list as "messages", as AWS names it there.
 //
 // A message moved by redrive keeps counting in its dead-letter queue, as
 // in AWS ("received across all queues"): after maxReceiveCount N receives
@@ -232,8 +233,15 @@ func (s *service) receiveMessage(req *server.Request, resp *server.Response) err
 	o.begin("ReceiveMessageResult")
 	// An empty receive still has "Messages":[] in JSON, as on AWS (recorded
 	// in LocalStack's test_sqs.snapshot.json, get-messages-duplicate); the
-	// query protocol's flattened list has no wrapper to leave empty.
-	o.listStart("Messages")
+	// query protocol's flattened list has no wrapper to leave empty. A
+	// query request that asks for JSON gets "messages" in lower camel case
+	// (AWS's answer as described in localstack/localstack#10732, 2024:
+	// only the case differs).
+	messagesName := "Messages"
+	if o.queryJSON {
+		messagesName = "messages"
+	}
+	o.listStart(messagesName)
 	var scratch []engine.MessageAttribute
 	for i := range msgs {
 		scratch = writeMessage(&o, &msgs[i], system, &filter, scratch[:0])

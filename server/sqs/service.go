@@ -66,6 +66,7 @@ func newService(b backend, opts Options) *server.Service {
 		TargetPrefix:    "AmazonSQS",
 		JSONVersion:     "1.0",
 		QueryCompatible: true,
+		QueryJSON:       true,
 		JSON:            handlers,
 		XMLNamespace:    xmlNamespace,
 		XMLDeclaration:  true,
@@ -143,7 +144,7 @@ func decode[T any, P interface {
 // newOut returns a writer over resp's buffer in the request's protocol.
 // Handlers finish with resp.B = o.B.
 func newOut(req *server.Request, resp *server.Response) out {
-	return out{B: resp.B[:0], xml: req.Protocol == awsproto.ProtocolQuery}
+	return out{B: resp.B[:0], xml: req.Protocol == awsproto.ProtocolQuery && !req.QueryJSON, queryJSON: req.QueryJSON}
 }
 
 // resolved is a queue a request names, opened.
