@@ -54,6 +54,16 @@ func (s *Service) accountUsage(ns engine.Namespace) (openShards, onDemand int, e
 	}
 }
 
+// quotaAddition is what a stream of shards open shards entering mode adds
+// to the account quotas: one ON_DEMAND stream, or its shards as
+// provisioned ones.
+func quotaAddition(mode engine.StreamMode, shards int) (shardsAdded, streamsAdded int) {
+	if mode == engine.StreamModeOnDemand {
+		return 0, 1
+	}
+	return shards, 0
+}
+
 // reserveShards checks that additional more open shards of provisioned
 // streams keep ns within the account shard quota. On success the caller
 // must call the returned release once its change is made (or has

@@ -32,6 +32,17 @@ func wantShardQuotaError(t *testing.T, err error, current, limit, additional int
 	}
 }
 
+// createOnDemandStreams creates ON_DEMAND streams od0 … od{n-1}.
+func createOnDemandStreams(t *testing.T, e *env, n int) {
+	t.Helper()
+	for i := range n {
+		if _, err := e.client.CreateStream(context.Background(), &kinesis.CreateStreamInput{StreamName: aws.String(fmt.Sprintf("od%d", i)),
+			StreamModeDetails: &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}}); err != nil {
+			t.Fatalf("ON_DEMAND stream %d: %v", i, err)
+		}
+	}
+}
+
 func openShardCount(t *testing.T, e *env) (open, limit int32) {
 	t.Helper()
 	lim, err := e.client.DescribeLimits(context.Background(), &kinesis.DescribeLimitsInput{})
@@ -142,11 +153,7 @@ func TestOnDemandStreamQuota(t *testing.T) {
 	e := newEnv(t, envOptions{config: kinesissvc.Config{ShardLimit: 10, EnforceShardLimit: true}})
 	ctx := context.Background()
 	onDemand := &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}
-	for i := range 50 {
-		if _, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(fmt.Sprintf("od%d", i)), StreamModeDetails: onDemand}); err != nil {
-			t.Fatalf("ON_DEMAND stream %d: %v", i, err)
-		}
-	}
+	createOnDemandStreams(t, e, 50)
 	wantOnDemandQuotaError := func(err error, current int) {
 		t.Helper()
 		wantAPIError(t, err, "LimitExceededException")
@@ -264,12 +271,7 @@ func TestShardQuotaReportedNotEnforcedByDefault(t *testing.T) {
 func TestQuotaConcurrentModeSwitches(t *testing.T) {
 	e := newEnv(t, envOptions{config: kinesissvc.Config{ShardLimit: 10, EnforceShardLimit: true}})
 	ctx := context.Background()
-	onDemand := &types.StreamModeDetails{StreamMode: types.StreamModeOnDemand}
-	for i := range 49 {
-		if _, err := e.client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(fmt.Sprintf("od%d", i)), StreamModeDetails: onDemand}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createOnDemandStreams(t, e, 49)
 	createStream(t, e, "fill", 8)
 	createStream(t, e, "p", 2) // 10 provisioned shards: the shard quota
 	arn := aws.String("arn:aws:kinesis:us-east-1:000000000000:stream/p")

@@ -77,14 +77,10 @@ func (s *Service) updateStreamMode(c *call) error {
 	// The mode is read under the quota lock (reserveFor).
 	mode := engine.StreamMode(in.StreamModeDetails.StreamMode)
 	release, err := s.reserveFor(t.ns, func() (shardsAdded, streamsAdded int) {
-		switch info := st.Info(); {
-		case info.Mode == mode:
-			return 0, 0
-		case mode == engine.StreamModeOnDemand:
-			return 0, 1
-		default:
-			return info.OpenShards, 0
+		if info := st.Info(); info.Mode != mode {
+			return quotaAddition(mode, info.OpenShards)
 		}
+		return 0, 0
 	})
 	if err != nil {
 		return err

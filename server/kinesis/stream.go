@@ -131,10 +131,7 @@ func (s *Service) createStream(c *call) error {
 	if err := checkTagCharacters(in.Tags); err != nil {
 		return err
 	}
-	shardsAdded, streamsAdded := cfg.ShardCount, 0
-	if cfg.Mode == engine.StreamModeOnDemand {
-		shardsAdded, streamsAdded = 0, 1
-	}
+	shardsAdded, streamsAdded := quotaAddition(cfg.Mode, cfg.ShardCount)
 	if s.cfg.EnforceShardLimit {
 		// A taken name answers ResourceInUseException before the quota is
 		// counted, as on AWS (kinesalite actions/createStream.js).

@@ -23,12 +23,44 @@ func queryCall(t testing.TB, endpoint, path string, params url.Values) (int, str
 	if params.Get("Version") == "" {
 		params.Set("Version", "2012-11-05")
 	}
-	body := params.Encode()
-	req, err := http.NewRequest(http.MethodPost, endpoint+path, strings.NewReader(body))
+	a := queryAccept(t, http.MethodPost, endpoint, path, params, "")
+	return a.status, a.body
+}
+
+// queryJSONAnswer is one raw answer of queryAccept.
+type queryJSONAnswer struct {
+	status      int
+	contentType string
+	requestID   string // the x-amzn-RequestId header
+	body        string
+}
+
+// queryAccept sends a SigV4-signed query-protocol request with the given
+// Accept header (none if empty): a GET with params in the URL, or a POST
+// with them as the form body.
+func queryAccept(t testing.TB, method, endpoint, path string, params url.Values, accept string) queryJSONAnswer {
+	t.Helper()
+	if params.Get("Action") != "" && params.Get("Version") == "" {
+		params.Set("Version", "2012-11-05")
+	}
+	target, body := endpoint+path, ""
+	if method == http.MethodGet {
+		if len(params) > 0 {
+			target += "?" + params.Encode()
+		}
+	} else {
+		body = params.Encode()
+	}
+	req, err := http.NewRequest(method, target, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	if method != http.MethodGet {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
 	sum := sha256.Sum256([]byte(body))
 	creds := aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "sqs", "us-east-1", time.Now()); err != nil {
@@ -36,14 +68,14 @@ func queryCall(t testing.TB, endpoint, path string, params url.Values) (int, str
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("POST: %v", err)
+		t.Fatalf("%s: %v", method, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, string(b)
+	return queryJSONAnswer{resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("x-amzn-RequestId"), string(b)}
 }
 
 var (

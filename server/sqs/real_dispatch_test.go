@@ -1,19 +1,12 @@
 package sqs
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // TestRealQueueURLWithoutAction: a plain GET of a queue URL (no Action,
@@ -59,57 +52,6 @@ func TestRealQueueURLWithoutAction(t *testing.T) {
 	if status, body := get(queueURL.Path + "?Action=GetQueueAttributes&AttributeName.1=All"); status != 200 || !strings.Contains(body, "<GetQueueAttributesResponse") {
 		t.Errorf("GET with Action: %d %s", status, body)
 	}
-}
-
-// queryJSONAnswer is one raw answer of queryAccept.
-type queryJSONAnswer struct {
-	status      int
-	contentType string
-	requestID   string // the x-amzn-RequestId header
-	body        string
-}
-
-// queryAccept sends a SigV4-signed query-protocol request with the given
-// Accept header (none if empty): a GET with params in the URL, or a POST
-// with them as the form body.
-func queryAccept(t *testing.T, method, endpoint, path string, params url.Values, accept string) queryJSONAnswer {
-	t.Helper()
-	if params.Get("Action") != "" && params.Get("Version") == "" {
-		params.Set("Version", "2012-11-05")
-	}
-	target, body := endpoint+path, ""
-	if method == http.MethodGet {
-		if len(params) > 0 {
-			target += "?" + params.Encode()
-		}
-	} else {
-		body = params.Encode()
-	}
-	req, err := http.NewRequest(method, target, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if method != http.MethodGet {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	}
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	sum := sha256.Sum256([]byte(body))
-	creds := aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "sqs", "us-east-1", time.Now()); err != nil {
-		t.Fatalf("sign: %v", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return queryJSONAnswer{resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("x-amzn-RequestId"), string(b)}
 }
 
 // TestRealQueryJSON: a query-protocol request (Action=…, form or URL
